@@ -1,0 +1,1 @@
+"""Observatory and solar-system geometry."""

@@ -1,0 +1,6 @@
+"""Reading and writing the field's standard files: TEMPO2/PINT ``.par`` and ``.tim``."""
+
+from jugbayes.io.par import ParFile, Parameter, read_par, write_par
+
+
+__all__ = ["ParFile", "Parameter", "read_par", "write_par"]

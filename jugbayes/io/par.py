@@ -1,0 +1,282 @@
+"""TEMPO2/PINT ``.par`` files: read, inspect, write.
+
+Every parameter keeps its value exactly as written (text), so nothing is lost
+to float64 and a read -> write -> read cycle is an identity on values, fit
+flags and uncertainties.  Comment lines and parameters the model does not use
+are kept in place and written back unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+from jugbayes.errors import InputError
+from jugbayes.io import numbers
+from jugbayes.io.textfile import read_text_lines
+from jugbayes.model import catalog
+from jugbayes.model.catalog import ParamSpec
+
+_BOOL_TRUE = {"Y", "YES", "T", "TRUE", "1"}
+_BOOL_FALSE = {"N", "NO", "F", "FALSE", "0"}
+_FIT_FLAGS = {"0", "1"}
+# Selector keywords for masked parameters and how many values each takes.
+_SELECTOR_ARITY = {"MJD": 2, "FREQ": 2, "TEL": 1, "NAME": 1}
+
+
+class UnusedParameterWarning(UserWarning):
+    """Parameters in a ``.par`` the timing model does not use (kept, written back)."""
+
+
+@dataclass
+class Parameter:
+    """One parameter line of a ``.par`` file.
+
+    ``value`` and ``uncertainty`` are the text as written.  ``name`` is the
+    canonical name (``ECC`` for ``E``, ``JUMP3`` for the third JUMP line);
+    ``written_name`` is the name as it appeared.  ``spec`` is ``None`` for a
+    parameter the timing model does not use.
+    """
+
+    name: str
+    written_name: str
+    value: str
+    fit: bool = False
+    uncertainty: str | None = None
+    selector: tuple[str, ...] = ()
+    spec: ParamSpec | None = None
+    line: int | None = None
+
+    @property
+    def used(self) -> bool:
+        return self.spec is not None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind if self.spec else catalog.TEXT
+
+    def as_float(self) -> float:
+        """The value as float64 (angles: RAJ in hours, DECJ in degrees)."""
+        return float(self.as_decimal())
+
+    def as_split(self) -> tuple[float, float]:
+        """The value as an exact float64 pair ``(hi, lo)``, for epochs and F0."""
+        return numbers.split_decimal(self.as_decimal())
+
+    def as_decimal(self) -> Decimal:
+        """The exact value (angles: RAJ in hours, DECJ in degrees)."""
+        if self.kind in (catalog.HMS, catalog.DMS) and numbers.is_sexagesimal(self.value):
+            return numbers.sexagesimal_to_decimal(self.value)
+        return numbers.to_decimal(self.value)
+
+    def as_bool(self) -> bool:
+        return self.value.upper() in _BOOL_TRUE
+
+
+@dataclass
+class ParFile:
+    """A parsed ``.par``: its lines in order, parameters addressable by name."""
+
+    path: str | None
+    lines: list[Parameter | str] = field(default_factory=list)
+
+    @property
+    def params(self) -> dict[str, Parameter]:
+        """Parameters the timing model uses, by canonical name, in file order."""
+        return {p.name: p for p in self.lines if isinstance(p, Parameter) and p.used}
+
+    @property
+    def unused(self) -> list[Parameter]:
+        """Parameters the timing model does not use, in file order."""
+        return [p for p in self.lines if isinstance(p, Parameter) and not p.used]
+
+    @property
+    def pulsar(self) -> str | None:
+        p = self.params.get("PSR")
+        return p.value if p else None
+
+    def get(self, name: str) -> Parameter | None:
+        """A used parameter by canonical name or any alias (``E`` finds ``ECC``)."""
+        spec = catalog.lookup(name)
+        return self.params.get(spec.name if spec and not spec.mask else name.upper())
+
+    def __getitem__(self, name: str) -> Parameter:
+        p = self.get(name)
+        if p is None:
+            raise KeyError(name)
+        return p
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def masked(self, family: str) -> list[Parameter]:
+        """The masked parameters of one family (``JUMP``, ``EFAC``, ...) in file order."""
+        return [p for p in self.params.values() if p.spec.mask and p.spec.name == family]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _is_comment(line: str) -> bool:
+    s = line.strip()
+    return not s or s.startswith("#") or s == "C" or s.startswith(("C ", "C\t", "c ", "c\t"))
+
+
+def _check_value(spec: ParamSpec, text: str) -> str | None:
+    """Why ``text`` is not a valid value for ``spec``, or ``None`` if it is."""
+    kind = spec.kind
+    if kind in (catalog.FLOAT, catalog.MJD) and not numbers.is_float(text):
+        return f"bad number {text!r} for {spec.name}"
+    if kind in (catalog.HMS, catalog.DMS):
+        if numbers.is_sexagesimal(text):
+            try:
+                numbers.sexagesimal_to_decimal(text)
+            except ValueError as exc:
+                return f"bad angle for {spec.name}: {exc}"
+        elif not numbers.is_float(text):
+            return f"bad angle {text!r} for {spec.name} (expected {'hh:mm:ss.s' if kind == catalog.HMS else 'dd:mm:ss.s'})"
+    if kind == catalog.INT and not (numbers.is_int(text) or numbers.is_float(text)):
+        return f"bad integer {text!r} for {spec.name}"
+    if kind == catalog.BOOL and text.upper() not in _BOOL_TRUE | _BOOL_FALSE:
+        return f"bad yes/no value {text!r} for {spec.name} (expected Y or N)"
+    return None
+
+
+def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, str | None, str | None]:
+    """Read the optional ``[FIT] [UNCERTAINTY]`` tail; returns (fit, uncertainty, problem)."""
+    if not tokens:
+        return False, None, None
+    if len(tokens) > 2:
+        return False, None, f"too many fields after the value of {name}: {' '.join(tokens)!r}"
+    first = tokens[0]
+    if len(tokens) == 1:
+        if first in _FIT_FLAGS:
+            return first == "1", None, None
+        if numbers.is_float(first):
+            return False, first, None
+        return False, None, f"bad fit flag or uncertainty {first!r} for {name}"
+    if not numbers.is_int(first):
+        return False, None, f"bad fit flag {first!r} for {name} (expected 0 or 1)"
+    if not numbers.is_float(tokens[1]):
+        return False, None, f"bad uncertainty {tokens[1]!r} for {name}"
+    return int(first) != 0, tokens[1], None
+
+
+def _read_selector(tokens: list[str], name: str) -> tuple[tuple[str, ...], list[str], str | None]:
+    """Split a masked parameter's tokens into selector and the rest; third item a problem."""
+    if not tokens:
+        return (), [], f"{name} needs a TOA selector and a value"
+    key = tokens[0]
+    if key.startswith("-") and len(key) > 1 and not numbers.is_float(key):
+        arity = 1
+    elif key.upper() in _SELECTOR_ARITY:
+        arity = _SELECTOR_ARITY[key.upper()]
+        key = key.upper()
+    else:
+        return (), [], (
+            f"{name} needs a TOA selector (-flag value, MJD a b, FREQ a b, TEL x or NAME x), got {key!r}"
+        )
+    if len(tokens) < 1 + arity + 1:
+        return (), [], f"{name} {key}: selector needs {arity} value(s) and then the parameter's value"
+    sel_values = tokens[1 : 1 + arity]
+    if key in ("MJD", "FREQ"):
+        bad = [v for v in sel_values if not numbers.is_float(v)]
+        if bad:
+            return (), [], f"bad number {bad[0]!r} in {name} {key} range"
+    return (key, *sel_values), tokens[1 + arity :], None
+
+
+def _parse_line(text: str, lineno: int, path: str | None) -> Parameter:
+    tokens = text.split()
+    written = tokens[0]
+    spec = catalog.lookup(written)
+    if spec is None or spec.kind == catalog.TEXT:
+        rest = text.strip()[len(written) :].strip()
+        return Parameter(written.upper() if spec is None else spec.name, written, rest, spec=spec, line=lineno)
+    tokens = tokens[1:]
+    selector: tuple[str, ...] = ()
+    if spec.mask:
+        selector, tokens, problem = _read_selector(tokens, written)
+        if problem:
+            raise InputError(path, lineno, problem)
+    if not tokens:
+        raise InputError(path, lineno, f"{written} has no value")
+    value, tail = tokens[0], tokens[1:]
+    problem = _check_value(spec, value)
+    if problem is None:
+        fit, unc, problem = _fit_and_uncertainty(tail, written)
+    if problem:
+        raise InputError(path, lineno, problem)
+    return Parameter(spec.name, written, value, fit, unc, selector, spec, lineno)
+
+
+def parse_par_lines(lines: list[str], path: str | os.PathLike | None = None, *, warn: bool = True) -> ParFile:
+    """Parse ``.par`` text lines; errors name ``path`` and the 1-based line."""
+    path = None if path is None else os.fspath(path)
+    par = ParFile(path)
+    seen: dict[str, int] = {}
+    mask_counts: dict[str, int] = {}
+    for lineno, text in enumerate(lines, start=1):
+        if _is_comment(text):
+            par.lines.append(text)
+            continue
+        p = _parse_line(text, lineno, path)
+        if p.spec is not None and p.spec.mask:
+            mask_counts[p.name] = mask_counts.get(p.name, 0) + 1
+            p = replace(p, name=f"{p.name}{mask_counts[p.name]}")
+        elif p.spec is not None:
+            if p.name in seen:
+                raise InputError(
+                    path, lineno, f"duplicated parameter {p.written_name} (already given at line {seen[p.name]})"
+                )
+            seen[p.name] = lineno
+        par.lines.append(p)
+    if not any(isinstance(p, Parameter) for p in par.lines):
+        raise InputError(path, None, "no parameters found: not a .par file")
+    if warn and par.unused:
+        names = ", ".join(dict.fromkeys(p.written_name for p in par.unused))
+        warnings.warn(
+            f"{path or '<par>'}: parameters not used by the timing model, kept and written back unchanged: {names}",
+            UnusedParameterWarning,
+            stacklevel=3,
+        )
+    return par
+
+
+def read_par(path: str | os.PathLike, *, warn: bool = True) -> ParFile:
+    """Read a TEMPO2/PINT ``.par`` file."""
+    return parse_par_lines(read_text_lines(path, ".par file"), path, warn=warn)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def format_param(p: Parameter) -> str:
+    """One ``.par`` line for a parameter, readable by TEMPO, TEMPO2 and PINT."""
+    if p.kind == catalog.TEXT:
+        return f"{p.written_name:<15} {p.value}".rstrip()
+    head = " ".join((p.written_name, *p.selector))
+    parts = [f"{head:<15}", f"{p.value:>25}"]
+    if p.fit or p.uncertainty is not None:
+        parts.append("1" if p.fit else "0")
+    if p.uncertainty is not None:
+        parts.append(f"{p.uncertainty:>25}")
+    return " ".join(parts)
+
+
+def format_par(par: ParFile) -> str:
+    """The whole ``.par`` text."""
+    out = [line if isinstance(line, str) else format_param(line) for line in par.lines]
+    return "\n".join(out) + "\n"
+
+
+def write_par(par: ParFile, path: str | os.PathLike, *, protect: tuple = ()) -> None:
+    """Write ``par`` to ``path``, refusing to overwrite ``par.path`` or any path in ``protect``."""
+    target = Path(path)
+    for src in (par.path, *protect):
+        if src is not None and target.exists() and Path(src).exists() and target.samefile(src):
+            raise InputError(target, None, "refusing to overwrite an input file; choose another output path")
+    target.write_text(format_par(par))

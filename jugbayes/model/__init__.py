@@ -1,0 +1,1 @@
+"""The timing model: parameter catalogue and (later) one JAX component per physical effect."""
