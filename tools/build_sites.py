@@ -69,7 +69,7 @@ def build(shared: Path) -> dict:
         sites[name] = {
             "fullname": extra["fullname"], "tempo_code": None, "itoa_code": None, "aliases": extra["aliases"],
             "itrf_xyz_m": None, "clock_files": [], "clock_format": None, "apply_gps2utc": False,
-            "pseudo": True,
+            "pseudo": True, "tempo2_code": {"barycenter": "@", "geocenter": "coe"}[name],
         }
     taken = set()
     for name, s in sites.items():
@@ -77,6 +77,8 @@ def build(shared: Path) -> dict:
         taken |= {c.lower() for c in (s["tempo_code"], s["itoa_code"]) if c}
     for t2name, code, xyz in _tempo2_sites(shared / "observatories" / "observatories.dat"):
         near = [n for n, s in sites.items() if s["itrf_xyz_m"] and math.dist(s["itrf_xyz_m"], xyz) < 50.0]
+        if near and not sites[near[0]].get("tempo2_code"):
+            sites[near[0]]["tempo2_code"] = code
         for label in (code, t2name):
             if label in taken:
                 continue
@@ -86,6 +88,7 @@ def build(shared: Path) -> dict:
                 sites[label] = {
                     "fullname": t2name.upper(), "tempo_code": None, "itoa_code": None, "aliases": [],
                     "itrf_xyz_m": xyz, "clock_files": [], "clock_format": None, "apply_gps2utc": False,
+                    "tempo2_code": code,
                 }
                 near = [label]
             taken.add(label)

@@ -28,6 +28,7 @@ class Site:
     clock_format: str | None
     apply_gps2utc: bool
     pseudo: bool = False
+    tempo2_code: str | None = None  # the code TEMPO2's observatories.dat uses, for writing .tim files
 
 
 @lru_cache(maxsize=1)
@@ -48,6 +49,7 @@ def sites() -> dict[str, Site]:
             clock_format=s["clock_format"],
             apply_gps2utc=s["apply_gps2utc"],
             pseudo=bool(s.get("pseudo", False)),
+            tempo2_code=s.get("tempo2_code"),
         )
     return out
 

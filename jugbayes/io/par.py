@@ -20,9 +20,11 @@ from jugbayes.io.textfile import read_text_lines
 from jugbayes.model import catalog
 from jugbayes.model.catalog import ParamSpec
 
-_BOOL_TRUE = {"Y", "YES", "T", "TRUE", "1"}
-_BOOL_FALSE = {"N", "NO", "F", "FALSE", "0"}
-_FIT_FLAGS = {"0", "1"}
+_BOOL_TRUE = {"Y", "YES", "T", "TRUE"}
+_BOOL_FALSE = {"N", "NO", "F", "FALSE"}
+# Masked families for which two lines with one selector are an error (PINT
+# refuses them too); repeated JUMPs are allowed, as both PINT and TEMPO2 read them.
+_UNIQUE_SELECTOR_FAMILIES = {"EFAC", "EQUAD", "TNEQ", "ECORR", "DMEFAC", "DMEQUAD"}
 # Selector keywords for masked parameters and how many values each takes.
 _SELECTOR_ARITY = {"MJD": 2, "FREQ": 2, "TEL": 1, "NAME": 1}
 
@@ -49,6 +51,7 @@ class Parameter:
     selector: tuple[str, ...] = ()
     spec: ParamSpec | None = None
     line: int | None = None
+    comment: str | None = None  # an inline ``# ...`` after the fields, written back
 
     @property
     def used(self) -> bool:
@@ -73,7 +76,9 @@ class Parameter:
         return numbers.to_decimal(self.value)
 
     def as_bool(self) -> bool:
-        return self.value.upper() in _BOOL_TRUE
+        """Y/YES/T/TRUE, or a nonzero number, is true."""
+        v = self.value.upper()
+        return v in _BOOL_TRUE or (numbers.is_float(v) and float(v) != 0.0)
 
 
 @dataclass
@@ -138,31 +143,35 @@ def _check_value(spec: ParamSpec, text: str) -> str | None:
                 return f"bad angle for {spec.name}: {exc}"
         elif not numbers.is_float(text):
             return f"bad angle {text!r} for {spec.name} (expected {'hh:mm:ss.s' if kind == catalog.HMS else 'dd:mm:ss.s'})"
-    if kind == catalog.INT and not (numbers.is_int(text) or numbers.is_float(text)):
+    if kind == catalog.INT and not numbers.is_int(text):
         return f"bad integer {text!r} for {spec.name}"
-    if kind == catalog.BOOL and text.upper() not in _BOOL_TRUE | _BOOL_FALSE:
+    if kind == catalog.BOOL and text.upper() not in _BOOL_TRUE | _BOOL_FALSE and not numbers.is_float(text):
         return f"bad yes/no value {text!r} for {spec.name} (expected Y or N)"
     return None
 
 
 def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, str | None, str | None]:
-    """Read the optional ``[FIT] [UNCERTAINTY]`` tail; returns (fit, uncertainty, problem)."""
+    """Read the optional ``[FIT] [UNCERTAINTY]`` tail; returns (fit, uncertainty, problem).
+
+    As PINT reads it: a lone integer 0 or 1 is the fit flag, any other lone
+    number the uncertainty; with two tokens the second is the uncertainty and
+    the first sets the fit flag only if it is 0 or 1.
+    """
     if not tokens:
         return False, None, None
     if len(tokens) > 2:
         return False, None, f"too many fields after the value of {name}: {' '.join(tokens)!r}"
+    for t in tokens:
+        if not numbers.is_float(t):
+            return False, None, f"bad fit flag or uncertainty {t!r} for {name}"
+        if t.startswith("-"):
+            return False, None, f"negative fit flag or uncertainty {t!r} for {name}"
     first = tokens[0]
-    if len(tokens) == 1:
-        if first in _FIT_FLAGS:
-            return first == "1", None, None
-        if numbers.is_float(first):
-            return False, first, None
-        return False, None, f"bad fit flag or uncertainty {first!r} for {name}"
-    if not numbers.is_int(first):
-        return False, None, f"bad fit flag {first!r} for {name} (expected 0 or 1)"
-    if not numbers.is_float(tokens[1]):
-        return False, None, f"bad uncertainty {tokens[1]!r} for {name}"
-    return int(first) != 0, tokens[1], None
+    is_flag = numbers.is_int(first) and int(first) in (0, 1)
+    fit = is_flag and int(first) == 1
+    if len(tokens) == 2:
+        return fit, tokens[1], None
+    return fit, None if is_flag else first, None
 
 
 def _read_selector(tokens: list[str], name: str) -> tuple[tuple[str, ...], list[str], str | None]:
@@ -196,6 +205,11 @@ def _parse_line(text: str, lineno: int, path: str | None) -> Parameter:
     if spec is None or spec.kind == catalog.TEXT:
         rest = text.strip()[len(written) :].strip()
         return Parameter(written.upper() if spec is None else spec.name, written, rest, spec=spec, line=lineno)
+    comment = None
+    hashes = [i for i, t in enumerate(tokens) if t.startswith("#")]
+    if hashes:
+        comment = " ".join(tokens[hashes[0] :])
+        tokens = tokens[: hashes[0]]
     tokens = tokens[1:]
     selector: tuple[str, ...] = ()
     if spec.mask:
@@ -210,7 +224,7 @@ def _parse_line(text: str, lineno: int, path: str | None) -> Parameter:
         fit, unc, problem = _fit_and_uncertainty(tail, written)
     if problem:
         raise InputError(path, lineno, problem)
-    return Parameter(spec.name, written, value, fit, unc, selector, spec, lineno)
+    return Parameter(spec.name, written, value, fit, unc, selector, spec, lineno, comment)
 
 
 def parse_par_lines(lines: list[str], path: str | os.PathLike | None = None, *, warn: bool = True) -> ParFile:
@@ -219,12 +233,20 @@ def parse_par_lines(lines: list[str], path: str | os.PathLike | None = None, *, 
     par = ParFile(path)
     seen: dict[str, int] = {}
     mask_counts: dict[str, int] = {}
+    selectors_seen: dict[tuple, int] = {}
     for lineno, text in enumerate(lines, start=1):
         if _is_comment(text):
             par.lines.append(text)
             continue
         p = _parse_line(text, lineno, path)
         if p.spec is not None and p.spec.mask:
+            if p.name in _UNIQUE_SELECTOR_FAMILIES:
+                key = (p.name, p.selector[0].lower() if p.selector[0].upper() in _SELECTOR_ARITY else p.selector[0],
+                       *p.selector[1:])
+                if key in selectors_seen:
+                    raise InputError(path, lineno, f"duplicated parameter {p.written_name} {' '.join(p.selector)} "
+                                                   f"(same selector already given at line {selectors_seen[key]})")
+                selectors_seen[key] = lineno
             mask_counts[p.name] = mask_counts.get(p.name, 0) + 1
             p = replace(p, name=f"{p.name}{mask_counts[p.name]}")
         elif p.spec is not None:
@@ -264,6 +286,8 @@ def format_param(p: Parameter) -> str:
         parts.append("1" if p.fit else "0")
     if p.uncertainty is not None:
         parts.append(f"{p.uncertainty:>25}")
+    if p.comment:
+        parts.append(p.comment)
     return " ".join(parts)
 
 

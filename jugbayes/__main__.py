@@ -1,0 +1,5 @@
+import sys
+
+from jugbayes.cli import main
+
+sys.exit(main())

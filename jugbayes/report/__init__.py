@@ -1,0 +1,1 @@
+"""Reports for people: summaries, tables and (later) plots."""

@@ -1,0 +1,151 @@
+"""The ``jugbayes`` command line: help, inspect, convert, and clean errors (exit 2, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATASETS, PARFILES, ROOT
+from jugbayes.cli import build_parser, main
+
+NGC_PAR = DATASETS / "NGC6440E" / "NGC6440E.par"
+NGC_TIM = DATASETS / "NGC6440E" / "NGC6440E.tim"
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "jugbayes", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def _subcommands():
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)
+
+
+def test_help_lists_subcommands():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    for name in _subcommands():
+        assert name in res.stdout
+    assert {"inspect", "convert"} <= set(_subcommands())
+
+
+@pytest.mark.parametrize("name", _subcommands())
+def test_each_subcommand_has_help(name):
+    res = run_cli(name, "--help")
+    assert res.returncode == 0 and "usage: jugbayes " + name in res.stdout
+
+
+def test_inspect_json_on_real_data():
+    res = run_cli("inspect", NGC_PAR, NGC_TIM, "--json")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(res.stdout)
+    assert {"pulsar", "params", "unused_params", "ntoas", "mjd_range", "observatories"} <= set(d)
+    assert d["pulsar"] == "1748-2021E" and d["ntoas"] == 62 and d["observatories"] == {"gbt": 62}
+    assert d["params"]["F0"] == {"value": "61.485476554", "fit": True, "uncertainty": None, "component": "spin"}
+    assert d["params"]["F1"]["value"] == "-1.181D-15"  # as written
+    assert d["mjd_range"][0] == pytest.approx(53478.2858714192189, abs=1e-9)
+    assert d["unused_params"] == []
+
+
+def test_inspect_json_lists_unused_and_selectors():
+    res = run_cli("inspect", PARFILES / "J1513-5908_PKS_alldata_white.par", "--json")
+    assert res.returncode == 0
+    d = json.loads(res.stdout)
+    assert "WAVE1" in d["unused_params"] and d["ntoas"] is None
+    assert "warning:" in res.stderr and "WAVE1" in res.stderr
+    res = run_cli("inspect", DATASETS / "B1855+09_9yv1" / "B1855+09_NANOGrav_9yv1.gls.par", "--json")
+    d = json.loads(res.stdout)
+    assert d["params"]["JUMP1"]["selector"][0] == "-fe"
+
+
+def test_inspect_text():
+    res = run_cli("inspect", NGC_PAR, NGC_TIM)
+    assert res.returncode == 0
+    assert "1748-2021E" in res.stdout and "TOAs: 62" in res.stdout and "gbt (62)" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("par_text", "tim_text", "where"),
+    [
+        ("PSR J1\nF0 1.2.3 1\n", None, "bad.par:2: bad number"),
+        ("PSR J1\nF0 1\nF0 2\n", None, "bad.par:3: duplicated parameter F0"),
+        ("PSR J1\nF0 1\n", "C a comment\nhello there\n", "bad.tim:2: unrecognised line"),
+        ("PSR J1\nF0 1\n", "FORMAT 1\ntoa1 1400 55000.5 1.0 gbt\nhello\n", "bad.tim:3: TEMPO2 TOA line needs"),
+        ("PSR J1\nF0 1\n", "FORMAT 1\nINCLUDE nope.tim\n", "bad.tim:2: INCLUDE target not found"),
+        ("PSR J1\nF0 1\n", "FORMAT 1\nJUMP\ntoa1 1400 55000.5 1.0 gbt\n", "bad.tim:2: JUMP block"),
+        ("", None, "bad.par: empty file"),
+    ],
+)
+def test_bad_input_is_one_clean_line_exit_2(tmp_path, par_text, tim_text, where):
+    par = tmp_path / "bad.par"
+    par.write_text(par_text)
+    args = ["inspect", par]
+    if tim_text is not None:
+        tim = tmp_path / "bad.tim"
+        tim.write_text(tim_text)
+        args.append(tim)
+    res = run_cli(*args)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(str(tmp_path)) and where in lines[0]
+
+
+def test_binary_file_is_clean_error(tmp_path):
+    blob = tmp_path / "x.par"
+    blob.write_bytes(bytes(range(256)) * 8)
+    res = run_cli("inspect", blob)
+    assert res.returncode == 2 and "binary file" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_convert_par_and_tim(tmp_path):
+    out_par, out_tim = tmp_path / "o.par", tmp_path / "o.tim"
+    assert run_cli("convert", PARFILES / "J1513-5908_PKS_alldata_white.par", "--out", out_par).returncode == 0
+    assert "WAVE1" in out_par.read_text()
+    res = run_cli("convert", PARFILES / "test1.tim", "--out", out_tim)
+    assert res.returncode == 0 and "9 TOAs" in res.stdout
+    assert out_tim.read_text().startswith("FORMAT 1")
+
+
+def test_convert_refuses_to_overwrite_input(tmp_path):
+    src = tmp_path / "a.par"
+    src.write_text("PSR J1\nF0 1.0 1\n")
+    res = run_cli("convert", src, "--out", src)
+    assert res.returncode == 2 and "refusing to overwrite" in res.stderr
+    assert src.read_text() == "PSR J1\nF0 1.0 1\n"
+
+
+def test_inspect_makes_no_network_connection(monkeypatch, capsys):
+    """Nothing is downloaded unless a command asks for it."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert main(["inspect", str(NGC_PAR), str(NGC_TIM)]) == 0
+    assert "TOAs: 62" in capsys.readouterr().out
+
+
+def test_astropy_iers_downloads_are_off():
+    code = ("from jugbayes.config import configure_astropy; configure_astropy();"
+            "from astropy.utils import iers; assert iers.conf.auto_download is False;"
+            "from astropy.time import Time; print(Time('2024-06-01', scale='utc').ut1.iso)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("2024-05-31 23:59:59.9")
+
+
+def test_readme_quickstart_uses_bundled_example():
+    text = (ROOT / "README.md").read_text()
+    for rel in ("models/isolated_msp/isolated_msp.par", "models/isolated_msp/isolated_msp.tim"):
+        assert rel in text and (ROOT / rel).is_file()
+    res = run_cli("inspect", ROOT / "models/isolated_msp/isolated_msp.par", ROOT / "models/isolated_msp/isolated_msp.tim")
+    assert res.returncode == 0, res.stderr
+    assert "J1234+5612" in res.stdout and "TOAs: 1392" in res.stdout
