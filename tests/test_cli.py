@@ -80,7 +80,9 @@ def test_inspect_text():
         ("PSR J1\nF0 1\n", "FORMAT 1\ntoa1 1400 55000.5 1.0 gbt\nhello\n", "bad.tim:3: TEMPO2 TOA line needs"),
         ("PSR J1\nF0 1\n", "FORMAT 1\nINCLUDE nope.tim\n", "bad.tim:2: INCLUDE target not found"),
         ("PSR J1\nF0 1\n", "FORMAT 1\nJUMP\ntoa1 1400 55000.5 1.0 gbt\n", "bad.tim:2: JUMP block"),
-        ("", None, "bad.par: empty file"),
+        ("", None, "bad.par:1: empty file"),
+        ("# only comments\n# here\n", None, "bad.par:2: no parameters found"),
+        ("PSR J1\nF0 1\n", "C nothing\nFORMAT 1\n", "bad.tim:2: no TOAs found"),
     ],
 )
 def test_bad_input_is_one_clean_line_exit_2(tmp_path, par_text, tim_text, where):
@@ -102,7 +104,8 @@ def test_binary_file_is_clean_error(tmp_path):
     blob = tmp_path / "x.par"
     blob.write_bytes(bytes(range(256)) * 8)
     res = run_cli("inspect", blob)
-    assert res.returncode == 2 and "binary file" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.startswith(f"{blob}:1: binary file")
 
 
 def test_convert_par_and_tim(tmp_path):

@@ -52,6 +52,9 @@ class Parameter:
     spec: ParamSpec | None = None
     line: int | None = None
     comment: str | None = None  # an inline ``# ...`` after the fields, written back
+    # The line had a fit-flag column; it is written back only then (or when free), since
+    # PINT reads "0" as uncertainty 0 and lets a flag on a repeated JUMP re-flag the first.
+    flag_written: bool = False
 
     @property
     def used(self) -> bool:
@@ -150,28 +153,31 @@ def _check_value(spec: ParamSpec, text: str) -> str | None:
     return None
 
 
-def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, str | None, str | None]:
-    """Read the optional ``[FIT] [UNCERTAINTY]`` tail; returns (fit, uncertainty, problem).
+def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, bool, str | None, str | None]:
+    """Read the optional ``[FIT] [UNCERTAINTY]`` tail; returns (fit, flag_written, uncertainty, problem).
+
+    ``flag_written`` is true when the tail has a fit-flag column: a lone 0 or 1, or any
+    integer followed by an uncertainty.
 
     As PINT reads it: a lone integer 0 or 1 is the fit flag, any other lone
     number the uncertainty; with two tokens the second is the uncertainty and
     the first sets the fit flag only if it is 0 or 1.
     """
     if not tokens:
-        return False, None, None
+        return False, False, None, None
     if len(tokens) > 2:
-        return False, None, f"too many fields after the value of {name}: {' '.join(tokens)!r}"
+        return False, False, None, f"too many fields after the value of {name}: {' '.join(tokens)!r}"
     for t in tokens:
         if not numbers.is_float(t):
-            return False, None, f"bad fit flag or uncertainty {t!r} for {name}"
+            return False, False, None, f"bad fit flag or uncertainty {t!r} for {name}"
         if t.startswith("-"):
-            return False, None, f"negative fit flag or uncertainty {t!r} for {name}"
+            return False, False, None, f"negative fit flag or uncertainty {t!r} for {name}"
     first = tokens[0]
     is_flag = numbers.is_int(first) and int(first) in (0, 1)
     fit = is_flag and int(first) == 1
     if len(tokens) == 2:
-        return fit, tokens[1], None
-    return fit, None if is_flag else first, None
+        return fit, numbers.is_int(first), tokens[1], None
+    return fit, is_flag, None if is_flag else first, None
 
 
 def _read_selector(tokens: list[str], name: str) -> tuple[tuple[str, ...], list[str], str | None]:
@@ -221,10 +227,10 @@ def _parse_line(text: str, lineno: int, path: str | None) -> Parameter:
     value, tail = tokens[0], tokens[1:]
     problem = _check_value(spec, value)
     if problem is None:
-        fit, unc, problem = _fit_and_uncertainty(tail, written)
+        fit, flag_written, unc, problem = _fit_and_uncertainty(tail, written)
     if problem:
         raise InputError(path, lineno, problem)
-    return Parameter(spec.name, written, value, fit, unc, selector, spec, lineno, comment)
+    return Parameter(spec.name, written, value, fit, unc, selector, spec, lineno, comment, flag_written)
 
 
 def parse_par_lines(lines: list[str], path: str | os.PathLike | None = None, *, warn: bool = True) -> ParFile:
@@ -257,7 +263,7 @@ def parse_par_lines(lines: list[str], path: str | os.PathLike | None = None, *, 
             seen[p.name] = lineno
         par.lines.append(p)
     if not any(isinstance(p, Parameter) for p in par.lines):
-        raise InputError(path, None, "no parameters found: not a .par file")
+        raise InputError(path, len(lines), "no parameters found by the end of the file: not a .par file")
     if warn and par.unused:
         names = ", ".join(dict.fromkeys(p.written_name for p in par.unused))
         warnings.warn(
@@ -282,7 +288,8 @@ def format_param(p: Parameter) -> str:
         return f"{p.written_name:<15} {p.value}".rstrip()
     head = " ".join((p.written_name, *p.selector))
     parts = [f"{head:<15}", f"{p.value:>25}"]
-    if p.fit or p.uncertainty is not None:
+    lone_unc_reads_as_flag = p.uncertainty is not None and p.uncertainty.strip() in ("0", "1")
+    if p.fit or p.flag_written or lone_unc_reads_as_flag:
         parts.append("1" if p.fit else "0")
     if p.uncertainty is not None:
         parts.append(f"{p.uncertainty:>25}")

@@ -29,14 +29,15 @@ def read_text_lines(path: str | os.PathLike, what: str) -> list[str]:
     except OSError as exc:
         raise InputError(p, None, f"cannot read: {exc.strerror or exc}") from None
     if not data.strip():
-        raise InputError(p, None, f"empty file, not a {what}")
+        raise InputError(p, 1, f"empty file, not a {what}")
     if b"\x00" in data[:65536]:
-        raise InputError(p, None, f"binary file, not a {what}")
+        raise InputError(p, data.count(b"\n", 0, data.index(b"\x00")) + 1, f"binary file (NUL byte), not a {what}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f\v")
-    if controls > 0.05 * min(len(text), 65536):
-        raise InputError(p, None, f"binary file, not a {what}")
+    head = text[:65536]
+    controls = [i for i, ch in enumerate(head) if ord(ch) < 32 and ch not in "\t\n\r\f\v"]
+    if len(controls) > 0.05 * len(head):
+        raise InputError(p, head.count("\n", 0, controls[0]) + 1, f"binary file (control bytes), not a {what}")
     return text.splitlines()

@@ -136,10 +136,12 @@ class _Collector:
         self.cols: dict[str, list] = {k: [] for k in ("names", "mjd_text", "mjd_int", "mjd_frac", "freq_mhz",
                                                        "error_us", "obs", "flags", "file_index", "line")}
         self.files: list[str] = []
+        self.line_counts: list[int] = []
         self.commands: list[tuple[str, int, list[str]]] = []
 
-    def file_id(self, path: Path) -> int:
+    def file_id(self, path: Path, nlines: int) -> int:
         self.files.append(str(path))
+        self.line_counts.append(nlines)
         return len(self.files) - 1
 
 
@@ -188,12 +190,11 @@ def _parse_princeton(line: str) -> _Row:
     day, frac = _split_mjd_text(mjd_field)
     if day < _PRINCETON_MJD_MIN:
         day += _PRINCETON_MJD_OFFSET
-    flags = {}
+    # The DM-correction column becomes flag ``ddm`` on every Princeton TOA ("0.0" when blank), as PINT does.
     ddm = line[68:78].strip()
-    if ddm:
-        if not numbers.is_float(ddm):
-            raise ValueError(f"bad DM correction {ddm!r} in columns 69-78")
-        flags["ddm"] = ddm
+    if ddm and not numbers.is_float(ddm):
+        raise ValueError(f"bad DM correction {ddm!r} in columns 69-78")
+    flags = {"ddm": repr(numbers.to_float(ddm)) if ddm else "0.0"}
     return _Row(line[2:15].strip(), line[15:24].strip(), day, frac, line[44:53].strip(), line[0], flags)
 
 
@@ -348,7 +349,7 @@ def _parse_toa(line: str, kind: str, path: Path, lineno: int) -> _Row:
 
 def _read_file(path: Path, st: _State, out: _Collector) -> None:
     lines = read_text_lines(path, ".tim file")
-    fid = out.file_id(path)
+    fid = out.file_id(path, len(lines))
     st.stack.append(path.resolve())
     for lineno, line in enumerate(lines, start=1):
         kind = _line_format(line, st.tempo2)
@@ -380,7 +381,8 @@ def read_tim(path: str | os.PathLike) -> TOAs:
         raise InputError(f, ln, "JUMP block opened here is never closed (a second JUMP line ends it)")
     c = out.cols
     if not c["names"]:
-        raise InputError(path, None, "no TOAs found")
+        where = out.commands[-1][:2] if st.ended else (path, out.line_counts[0])
+        raise InputError(*where, "no TOAs found" + (" before END" if st.ended else " by the end of the file"))
     return TOAs(
         names=c["names"],
         mjd_text=c["mjd_text"],

@@ -13,7 +13,7 @@ def _param_entry(p) -> dict:
     entry = {"value": p.value, "fit": p.fit, "uncertainty": p.uncertainty}
     if p.selector:
         entry["selector"] = list(p.selector)
-    if p.written_name.upper() != p.name.rstrip("0123456789") and p.written_name.upper() != p.name:
+    if p.written_name.upper() != p.spec.name:  # an alias, or an unpadded index (DMX_1)
         entry["written_as"] = p.written_name
     entry["component"] = p.spec.component
     return entry

@@ -17,7 +17,7 @@ from jugbayes.io.par import UnusedParameterWarning, format_par, parse_par_lines,
 
 
 def _fields(par):
-    return [(p.name, p.written_name, p.value, p.fit, p.uncertainty, p.selector) for p in par.lines
+    return [(p.name, p.written_name, p.value, p.fit, p.uncertainty, p.selector, p.flag_written) for p in par.lines
             if not isinstance(p, str)]
 
 
