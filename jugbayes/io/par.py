@@ -247,8 +247,7 @@ def parse_par_lines(lines: list[str], path: str | os.PathLike | None = None, *, 
         p = _parse_line(text, lineno, path)
         if p.spec is not None and p.spec.mask:
             if p.name in _UNIQUE_SELECTOR_FAMILIES:
-                key = (p.name, p.selector[0].lower() if p.selector[0].upper() in _SELECTOR_ARITY else p.selector[0],
-                       *p.selector[1:])
+                key = (p.name, *p.selector)  # selector keywords (MJD, TEL, ...) are upper-cased already
                 if key in selectors_seen:
                     raise InputError(path, lineno, f"duplicated parameter {p.written_name} {' '.join(p.selector)} "
                                                    f"(same selector already given at line {selectors_seen[key]})")
