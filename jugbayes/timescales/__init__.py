@@ -1,0 +1,1 @@
+"""Time transfer: observatory clocks -> UTC -> TAI -> TT, and TT -> TDB."""
