@@ -32,8 +32,9 @@ def _clock_files(entry: dict) -> list[dict]:
 # TEMPO2 lists these as fake positions; they are our pseudo-sites below.
 _PSEUDO_T2_CODES = {"coe", "stl_bat"}
 PSEUDO_SITES = {
-    "barycenter": {"fullname": "Solar-system barycentre", "aliases": ["@", "ssb", "bary", "bat", "barycentre"]},
-    "geocenter": {"fullname": "Geocentre", "aliases": ["coe", "0", "o", "geo", "geocentre"]},
+    "barycenter": {"fullname": "Solar-system barycentre", "aliases": ["@", "ssb", "bary", "bat", "barycentre"],
+                   "tempo2_code": "@"},
+    "geocenter": {"fullname": "Geocentre", "aliases": ["coe", "0", "o", "geo", "geocentre"], "tempo2_code": "coe"},
 }
 
 
@@ -69,7 +70,7 @@ def build(shared: Path) -> dict:
         sites[name] = {
             "fullname": extra["fullname"], "tempo_code": None, "itoa_code": None, "aliases": extra["aliases"],
             "itrf_xyz_m": None, "clock_files": [], "clock_format": None, "apply_gps2utc": False,
-            "pseudo": True, "tempo2_code": {"barycenter": "@", "geocenter": "coe"}[name],
+            "pseudo": True, "tempo2_code": extra["tempo2_code"],
         }
     taken = set()
     for name, s in sites.items():

@@ -75,7 +75,3 @@ def resolve_site(code: str) -> str:
     """Canonical site name for an observatory code; ``KeyError`` if unknown."""
     return _code_index()[code.strip().lower()]
 
-
-def is_known_site(code: str) -> bool:
-    """True if ``code`` names a site in the table."""
-    return code.strip().lower() in _code_index()

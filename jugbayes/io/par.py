@@ -153,6 +153,11 @@ def _check_value(spec: ParamSpec, text: str) -> str | None:
     return None
 
 
+def _is_fit_flag(token: str) -> bool:
+    """True if ``token``, after a value, reads as a fit flag (an integer equal to 0 or 1)."""
+    return numbers.is_int(token) and int(token) in (0, 1)
+
+
 def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, bool, str | None, str | None]:
     """Read the optional ``[FIT] [UNCERTAINTY]`` tail; returns (fit, flag_written, uncertainty, problem).
 
@@ -173,7 +178,7 @@ def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, bool, str 
         if t.startswith("-"):
             return False, False, None, f"negative fit flag or uncertainty {t!r} for {name}"
     first = tokens[0]
-    is_flag = numbers.is_int(first) and int(first) in (0, 1)
+    is_flag = _is_fit_flag(first)
     fit = is_flag and int(first) == 1
     if len(tokens) == 2:
         return fit, numbers.is_int(first), tokens[1], None
@@ -287,8 +292,9 @@ def format_param(p: Parameter) -> str:
         return f"{p.written_name:<15} {p.value}".rstrip()
     head = " ".join((p.written_name, *p.selector))
     parts = [f"{head:<15}", f"{p.value:>25}"]
-    lone_unc_reads_as_flag = p.uncertainty is not None and p.uncertainty.strip() in ("0", "1")
-    if p.fit or p.flag_written or lone_unc_reads_as_flag:
+    # An uncertainty with no flag before it must not read back as a flag.
+    unc_would_read_as_flag = p.uncertainty is not None and _is_fit_flag(p.uncertainty)
+    if p.fit or p.flag_written or unc_would_read_as_flag:
         parts.append("1" if p.fit else "0")
     if p.uncertainty is not None:
         parts.append(f"{p.uncertainty:>25}")

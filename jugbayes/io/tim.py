@@ -32,8 +32,7 @@ _COMMANDS = {
 }
 _IGNORED_COMMANDS = {"DITHER", "EMAP", "SEARCH", "SIGMA", "SIM", "TRACK", "ZAWGT"}
 _NUMERIC_COMMANDS = {"TIME", "EFAC", "EQUAD", "EMIN", "EMAX", "FMIN", "FMAX", "PHASE"}
-# Flags the reader itself sets from tim commands; a TOA line may not set the
-# reserved names, which would shadow TOA columns.
+# Flag names a TOA line may not use: they would shadow TOA columns (PINT refuses them too).
 _RESERVED_FLAGS = {"error", "freq", "mjd", "obs", "name", "flags", "scale"}
 _FLAG_KEY_RE = re.compile(r"^[A-Za-z_][\w.+-]*$")
 _PRINCETON_RE = re.compile(r"^[0-9a-z@] ")
