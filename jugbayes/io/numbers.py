@@ -20,6 +20,8 @@ _FLOAT_RE = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _INT_RE = re.compile(r"^[+-]?\d+$")
+_MJD_RE = re.compile(r"^(?=\.?\d)(\d*)(?:\.(\d*))?$")  # at least one digit
+_MJD_MAX_DIGITS = 6  # MJD < 1,000,000 (year ~4600)
 _SEXAGESIMAL_RE = re.compile(r"^([+-]?)(\d+):(\d+)(?::(\d+(?:\.\d*)?|\.\d+))?$")
 
 
@@ -86,15 +88,15 @@ def sexagesimal_to_decimal(text: str) -> Decimal:
     return -value if sign == "-" else value
 
 
-def split_mjd(text: str) -> tuple[int, float]:
-    """An MJD written as text to ``(integer day, fraction of day)``.
+def mjd_parts(text: str) -> tuple[int, str]:
+    """A TOA's MJD as written -> ``(integer day, digits after the point)``, exactly.
 
-    The fraction is the float64 nearest to the exact written fraction, so no
-    precision is lost beyond ~1e-17 day (~1 ps).  Negative MJDs are split with
-    ``0 <= fraction < 1``.
+    ``'55336.98970199'`` -> ``(55336, '98970199')``; the fraction of day is
+    ``float('0.' + digits)``, within ~1e-17 day (~1 ps) of the written value.
+    Only plain non-negative decimals below MJD 1,000,000 are MJDs; anything
+    else raises ``ValueError``.
     """
-    value = to_decimal(text)
-    if not value.is_finite():
-        raise ValueError(f"MJD must be finite: {text!r}")
-    day = int(value.to_integral_value(rounding="ROUND_FLOOR"))
-    return day, float(value - day)
+    m = _MJD_RE.match(text)
+    if not m or len(m.group(1)) > _MJD_MAX_DIGITS:
+        raise ValueError(f"bad MJD {text!r}")
+    return int(m.group(1) or "0"), m.group(2) or ""

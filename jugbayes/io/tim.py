@@ -174,19 +174,9 @@ def _line_format(line: str, tempo2: bool) -> str:
     return "unknown"
 
 
-def _split_mjd_text(text: str) -> tuple[int, str]:
-    """``'55336.98970199'`` -> ``(55336, '98970199')``; raises ValueError if no MJD."""
-    if not numbers.is_float(text) or any(c in text for c in "eEdD") or text.lower().lstrip("+-") in ("inf", "nan"):
-        raise ValueError(f"bad MJD {text!r}")
-    whole, _, frac = text.partition(".")
-    if not whole.lstrip("+-"):
-        whole = whole + "0"
-    return int(whole), frac
-
-
 def _parse_princeton(line: str) -> _Row:
     mjd_field = line[24:44].strip()
-    day, frac = _split_mjd_text(mjd_field)
+    day, frac = numbers.mjd_parts(mjd_field)
     if day < _PRINCETON_MJD_MIN:
         day += _PRINCETON_MJD_OFFSET
     # The DM-correction column becomes flag ``ddm`` on every Princeton TOA ("0.0" when blank), as PINT does.
@@ -214,7 +204,7 @@ def _parse_tempo2(line: str) -> _Row:
     if len(tokens) < 5:
         raise ValueError("TEMPO2 TOA line needs: name freq_MHz MJD error_us observatory [-flag value ...]")
     name, freq, mjd, err, obs, *rest = tokens
-    day, frac = _split_mjd_text(mjd)
+    day, frac = numbers.mjd_parts(mjd)
     if len(rest) % 2:
         raise ValueError(f"flags must come in '-flag value' pairs; {rest[-1]!r} has no partner")
     flags = {}

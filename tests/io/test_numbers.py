@@ -60,11 +60,19 @@ def test_sexagesimal_rejects(text):
         numbers.sexagesimal_to_decimal(text)
 
 
-@given(st.integers(min_value=-100000, max_value=100000), st.text("0123456789", min_size=0, max_size=25))
-def test_split_mjd(day, frac_digits):
+@given(st.integers(min_value=0, max_value=999_999), st.text("0123456789", min_size=0, max_size=25))
+def test_mjd_parts_is_exact(day, frac_digits):
     text = f"{day}.{frac_digits}" if frac_digits else str(day)
-    i, f = numbers.split_mjd(text)
-    assert 0.0 <= f <= 1.0
+    i, digits = numbers.mjd_parts(text)
+    f = float("0." + digits) if digits else 0.0
+    assert i == day and 0.0 <= f <= 1.0
     with localcontext() as ctx:
         ctx.prec = 60
-        assert abs(Decimal(i) + Decimal(f) - Decimal(text)) < Decimal("2e-16") * (1 + abs(Decimal(i)) * 0)
+        assert abs(Decimal(i) + Decimal(f) - Decimal(text)) < Decimal("2e-16")
+
+
+@pytest.mark.parametrize("text", ["-5.25", "+55000.5", "5.5e4", "inf", "", ".", "55000..5", "1234567.5",
+                                  "53216126681267383513"])
+def test_mjd_parts_rejects_non_mjds(text):
+    with pytest.raises(ValueError, match="bad MJD"):
+        numbers.mjd_parts(text)

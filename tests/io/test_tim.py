@@ -109,6 +109,8 @@ def _write(tmp_path, text, name="bad.tim"):
     ("text", "line", "message"),
     [
         ("FORMAT 1\ntoa1 1400 55000.x 1.0 gbt\n", 2, "bad MJD"),
+        ("FORMAT 1\ntoa1 1400 -5.25 1.0 gbt\n", 2, "bad MJD '-5.25'"),
+        ("FORMAT 1\ntoa1 1400 53216126681267383513 1.0 gbt\n", 2, "bad MJD"),
         ("FORMAT 1\ntoa1 1400 55000.5 1.0 gbt\nb 14x0 55000.6 1.0 gbt\n", 3, "bad number '14x0'"),
         ("FORMAT 1\ntoa1 1400 55000.5 1.0 nowhere\n", 2, "unknown observatory code 'nowhere'"),
         ("FORMAT 1\ntoa1 1400 55000.5 1.0 gbt -fe\n", 2, "pairs"),
