@@ -46,6 +46,42 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_toas(args: argparse.Namespace) -> int:
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.prepare import prepare_toas
+    from jugbayes.report.toas_table import format_toa_table, write_toa_table
+
+    par = read_par(args.par)
+    toas = read_tim(args.tim)
+    prep = prepare_toas(par, toas, clock_dir=args.clock_dir, ephem_file=args.ephem_file,
+                        strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
+    if args.out:
+        write_toa_table(prep, args.out, protect=(args.par,))
+        print(f"wrote {args.out} ({len(prep)} TOAs; {prep.standard.name}, {prep.ephem})")
+    else:
+        sys.stdout.write(format_toa_table(prep))
+    return 0
+
+
+def _cmd_ephem_download(args: argparse.Namespace) -> int:
+    from jugbayes.geometry.ephemeris import NAIF_URL, download_ephemeris
+
+    path = download_ephemeris(args.name, url=args.url or NAIF_URL, dest=args.cache_dir)
+    print(f"downloaded {args.name.upper()} to {path}")
+    return 0
+
+
+def _add_time_transfer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clock-dir", metavar="DIR", help="look for clock files here first (flat, or laid out as the "
+                   "IPTA pulsar-clock-corrections repository); then $JUGBAYES_CLOCK_DIR, $TEMPO2/clock, the cache")
+    p.add_argument("--ephem-file", metavar="FILE", help="JPL SPK kernel (.bsp) to use instead of the .par's EPHEM")
+    p.add_argument("--strict-clock", action="store_true",
+                   help="make missing or out-of-range clock corrections an error instead of a warning")
+    p.add_argument("--clk", metavar="STANDARD", help="time standard to use instead of the .par's CLK, e.g. TT(BIPM2023)")
+    p.add_argument("--gps-clock", default="gps2utc.clk", metavar="NAME",
+                   help="GPS -> UTC clock file (default gps2utc.clk, as PINT; TEMPO2's series is gps2utc_tempo2.clk)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jugbayes",
@@ -75,6 +111,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="FILE", help="a .par file, or a .tim/.toa file")
     p.add_argument("--out", "-o", required=True, metavar="OUT", help="output path")
     p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser(
+        "toas",
+        help="prepared TOAs: clock corrections, TT, TDB and solar-system geometry, one CSV row per TOA",
+        description="Apply the clock chain (site -> UTC -> TT, as the .par's CLK says), TT -> TDB, and compute the "
+        "observatory's position and velocity relative to the solar-system barycentre and the Sun's position "
+        "relative to the observatory (ephemeris from the .par's EPHEM).  Writes CSV (to stdout without --out).",
+    )
+    p.add_argument("par", metavar="PAR", help="timing model (.par): CLK, EPHEM and the site settings come from it")
+    p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
+    p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here")
+    _add_time_transfer_options(p)
+    p.set_defaults(func=_cmd_toas)
+
+    from jugbayes.timescales.clocksource import add_clock_parser
+
+    add_clock_parser(sub)
+
+    p = sub.add_parser("ephem", help="solar-system ephemerides: download a JPL kernel into the cache",
+                       description="Manage JPL ephemeris kernels (SPK .bsp files).")
+    esub = p.add_subparsers(dest="ephem_command", metavar="ACTION", required=True)
+    q = esub.add_parser("download", help="download NAME.bsp (e.g. DE440) from JPL into the ephemeris cache",
+                        description="Download a JPL development ephemeris kernel into the cache "
+                        "($JUGBAYES_CACHE_DIR/ephem or ~/.cache/jugbayes/ephem), where .par files naming it in "
+                        "EPHEM will find it.")
+    q.add_argument("name", metavar="NAME", help="ephemeris name, e.g. DE421 or DE440")
+    q.add_argument("--url", metavar="URL", help="base URL to fetch NAME.bsp from (default: JPL NAIF)")
+    q.add_argument("--cache-dir", metavar="DIR", help="put the kernel here instead of the cache")
+    q.set_defaults(func=_cmd_ephem_download)
     return parser
 
 

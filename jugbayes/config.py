@@ -20,3 +20,11 @@ def configure_astropy() -> None:
     # Do not complain that the shipped predictive table is "stale": it is the
     # newest the installed package has; a user updates it with pip.
     iers.conf.auto_max_age = None
+
+
+@lru_cache(maxsize=1)
+def enable_x64() -> None:
+    """Make JAX compute in float64 (jugbayes never uses float32: timing needs ns over decades)."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)

@@ -65,11 +65,13 @@ def build(shared: Path) -> dict:
             "clock_files": clocks,
             "clock_format": entry.get("clock_fmt", "tempo" if clocks else None),
             "apply_gps2utc": bool(entry.get("apply_gps2utc", False)),
+            "bogus_last_correction": bool(entry.get("bogus_last_correction", False)),
         }
     for name, extra in PSEUDO_SITES.items():
         sites[name] = {
             "fullname": extra["fullname"], "tempo_code": None, "itoa_code": None, "aliases": extra["aliases"],
             "itrf_xyz_m": None, "clock_files": [], "clock_format": None, "apply_gps2utc": False,
+            "bogus_last_correction": False,
             "pseudo": True, "tempo2_code": extra["tempo2_code"],
         }
     taken = set()

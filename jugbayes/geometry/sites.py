@@ -27,6 +27,7 @@ class Site:
     clock_files: tuple[dict, ...]
     clock_format: str | None
     apply_gps2utc: bool
+    bogus_last_correction: bool = False  # the clock files' last row is a placeholder
     pseudo: bool = False
     tempo2_code: str | None = None  # the code TEMPO2's observatories.dat uses, for writing .tim files
 
@@ -48,6 +49,7 @@ def sites() -> dict[str, Site]:
             clock_files=tuple(s["clock_files"]),
             clock_format=s["clock_format"],
             apply_gps2utc=s["apply_gps2utc"],
+            bogus_last_correction=bool(s.get("bogus_last_correction", False)),
             pseudo=bool(s.get("pseudo", False)),
             tempo2_code=s.get("tempo2_code"),
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from jugbayes.errors import InputError
 from jugbayes.io import numbers
-from jugbayes.io.textfile import read_text_lines
+from jugbayes.io.textfile import read_text_lines, refuse_overwrite
 from jugbayes.model import catalog
 from jugbayes.model.catalog import ParamSpec
 
@@ -162,7 +162,7 @@ def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, bool, str 
     """Read the optional ``[FIT] [UNCERTAINTY]`` tail; returns (fit, flag_written, uncertainty, problem).
 
     ``flag_written`` is true when the tail has a fit-flag column: a lone 0 or 1, or any
-    integer followed by an uncertainty.
+    number followed by an uncertainty.
 
     As PINT reads it: a lone integer 0 or 1 is the fit flag, any other lone
     number the uncertainty; with two tokens the second is the uncertainty and
@@ -181,7 +181,7 @@ def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, bool, str 
     is_flag = _is_fit_flag(first)
     fit = is_flag and int(first) == 1
     if len(tokens) == 2:
-        return fit, numbers.is_int(first), tokens[1], None
+        return fit, True, tokens[1], None
     return fit, is_flag, None if is_flag else first, None
 
 
@@ -311,8 +311,4 @@ def format_par(par: ParFile) -> str:
 
 def write_par(par: ParFile, path: str | os.PathLike, *, protect: tuple = ()) -> None:
     """Write ``par`` to ``path``, refusing to overwrite ``par.path`` or any path in ``protect``."""
-    target = Path(path)
-    for src in (par.path, *protect):
-        if src is not None and target.exists() and Path(src).exists() and target.samefile(src):
-            raise InputError(target, None, "refusing to overwrite an input file; choose another output path")
-    target.write_text(format_par(par))
+    refuse_overwrite(path, (par.path, *protect)).write_text(format_par(par))

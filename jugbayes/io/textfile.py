@@ -41,3 +41,12 @@ def read_text_lines(path: str | os.PathLike, what: str) -> list[str]:
     if len(controls) > 0.05 * len(head):
         raise InputError(p, head.count("\n", 0, controls[0]) + 1, f"binary file (control bytes), not a {what}")
     return text.splitlines()
+
+
+def refuse_overwrite(target: str | os.PathLike, inputs) -> Path:
+    """``target`` as a Path, or an ``InputError`` if it is one of the ``inputs`` files (never overwrite them)."""
+    target = Path(target)
+    for src in inputs:
+        if src is not None and target.exists() and Path(src).exists() and target.samefile(src):
+            raise InputError(target, None, "refusing to overwrite an input file; choose another output path")
+    return target

@@ -22,7 +22,7 @@ import numpy as np
 from jugbayes.errors import InputError
 from jugbayes.geometry.sites import resolve_site, sites
 from jugbayes.io import numbers
-from jugbayes.io.textfile import read_text_lines
+from jugbayes.io.textfile import read_text_lines, refuse_overwrite
 
 # Commands TEMPO/TEMPO2 define for .tim files.  The second set is recognised and
 # ignored (with a warning), as PINT does.
@@ -410,8 +410,4 @@ def format_tim(toas: TOAs) -> str:
 
 def write_tim(toas: TOAs, path: str | os.PathLike) -> None:
     """Write TOAs as a TEMPO2 ``.tim``, refusing to overwrite any file they were read from."""
-    target = Path(path)
-    for src in toas.files:
-        if target.exists() and Path(src).exists() and target.samefile(src):
-            raise InputError(target, None, "refusing to overwrite an input file; choose another output path")
-    target.write_text(format_tim(toas))
+    refuse_overwrite(path, toas.files).write_text(format_tim(toas))
