@@ -59,3 +59,46 @@ def load_par():
 def load_tim():
     """Read a shared .tim once per session (treat the result as read-only)."""
     return _read_tim_cached
+
+
+CLOCK_DIR = SHARED / "clock"
+EPHEM_DIR = SHARED / "ephem"
+
+# Data sets with PINT per-TOA delays: (folder, par file, tim file).
+PINT_DATASETS = {
+    "J1744-1134": ("J1744-1134/J1744-1134.basic.par", "J1744-1134/J1744-1134.Rcvr1_2.GASP.8y.x.tim"),
+    "J0613-0200_dfg12": ("J0613-0200_dfg12/J0613-0200_NANOGrav_dfg+12_TAI_FB90.par",
+                         "J0613-0200_dfg12/J0613-0200_NANOGrav_dfg+12.tim"),
+    "B1855+09_dfg12": ("B1855+09_dfg12/B1855+09_NANOGrav_dfg+12_TAI_FB90.par",
+                       "B1855+09_dfg12/B1855+09_NANOGrav_dfg+12.tim"),
+    "NGC6440E": ("NGC6440E/NGC6440E.par", "NGC6440E/NGC6440E.tim"),
+    "B1855+09_9yv1": ("B1855+09_9yv1/B1855+09_NANOGrav_9yv1.gls.par", "B1855+09_9yv1/B1855+09_NANOGrav_9yv1.tim"),
+    "J1713+0747": ("J1713+0747_11yv0_short/J1713+0747_NANOGrav_11yv0_short.gls.par",
+                   "J1713+0747_11yv0_short/J1713+0747_NANOGrav_11yv0_short.tim"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_sources(monkeypatch, tmp_path_factory):
+    """No test sees the developer's own clock/ephemeris settings or cache; each points at ../shared itself."""
+    for var in ("TEMPO2", "JUGBAYES_CLOCK_DIR", "JUGBAYES_EPHEM_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JUGBAYES_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "empty-cache"))
+
+
+@lru_cache(maxsize=None)
+def _prepared_cached(name: str, clk: str | None = None, gps_file: str = "gps2utc.clk"):
+    from jugbayes.prepare import prepare_toas
+
+    par_rel, tim_rel = PINT_DATASETS[name] if name in PINT_DATASETS else name.split("|")
+    par = _read_par_cached(str(DATASETS / par_rel))
+    toas = _read_tim_cached(str(DATASETS / tim_rel))
+    ephem = (par.get("EPHEM").value if par.get("EPHEM") else "DE421").lower()
+    return par, prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / f"{ephem}.bsp", clk=clk,
+                             gps_file=gps_file)
+
+
+@pytest.fixture
+def prepared():
+    """``prepared(name, clk=None, gps_file=...)`` -> (par, PreparedTOAs), computed once per session."""
+    return _prepared_cached

@@ -152,3 +152,55 @@ def test_readme_quickstart_uses_bundled_example():
     res = run_cli("inspect", ROOT / "models/isolated_msp/isolated_msp.par", ROOT / "models/isolated_msp/isolated_msp.tim")
     assert res.returncode == 0, res.stderr
     assert "J1234+5612" in res.stdout and "TOAs: 1392" in res.stdout
+
+
+# ---------------------------------------------------------------- toas
+
+TT_PAR = DATASETS / "testtimes" / "testtimes.par"
+TT_TIM = DATASETS / "testtimes" / "testtimes.tim"
+_SOURCES = ("--clock-dir", str(DATASETS.parent / "clock"), "--ephem-file", str(DATASETS.parent / "ephem" / "de421.bsp"))
+
+
+def test_toas_writes_one_row_per_toa(tmp_path, capsys):
+    from jugbayes.report.toas_table import COLUMNS
+
+    out = tmp_path / "toas.csv"
+    assert main(["toas", str(TT_PAR), str(TT_TIM), "--out", str(out), *_SOURCES]) == 0
+    lines = out.read_text().splitlines()
+    assert tuple(lines[0].split(",")) == COLUMNS and len(lines) == 1 + 8
+    first = dict(zip(COLUMNS, lines[1].split(",")))
+    assert first["mjd_utc"] == "52616.1983754206933" and first["obs"] == "gbt"
+    assert len(first["tdb_mjd"].split(".")[1]) == 16
+    assert float(first["clock_corr_s"]) == pytest.approx(64.184, abs=1e-6)
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_toas_to_stdout_and_refuses_to_overwrite_inputs(tmp_path, capsys):
+    assert main(["toas", str(TT_PAR), str(TT_TIM), *_SOURCES]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 9
+    copy = tmp_path / "t.tim"
+    copy.write_text(TT_TIM.read_text())
+    assert main(["toas", str(TT_PAR), str(copy), "--out", str(copy), *_SOURCES]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert copy.read_text() == TT_TIM.read_text()
+
+
+def test_toas_bad_clk_and_strict_clock_are_clean_errors(tmp_path):
+    par = tmp_path / "p.par"
+    par.write_text(TT_PAR.read_text().replace("CLK            TT(TAI)", "CLK  TT(XYZ)"))
+    res = run_cli("toas", par, TT_TIM, *_SOURCES)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"{par}:8: CLK 'TT(XYZ)'" in res.stderr
+    empty = tmp_path / "noclocks"
+    empty.mkdir()
+    res = run_cli("toas", TT_PAR, TT_TIM, "--clock-dir", empty, "--strict-clock", "--ephem-file",
+                  DATASETS.parent / "ephem" / "de421.bsp")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "time_ao.dat not found" in res.stderr
+
+
+def test_toas_missing_ephemeris_is_a_clean_error(tmp_path):
+    par = tmp_path / "p.par"
+    par.write_text(TT_PAR.read_text().replace("EPHEM          DE421", "EPHEM DE999"))
+    res = run_cli("toas", par, TT_TIM, "--clock-dir", DATASETS.parent / "clock")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "ephemeris DE999 not found" in res.stderr and "jugbayes ephem download DE999" in res.stderr
