@@ -140,3 +140,20 @@ def test_pint_tdb_agrees_at_float_resolution(prepared):
     rows = pint_residual_rows(DATASETS / PINT_DATASETS["B1855+09_9yv1"][1])
     pint_tdb = np.array([float(r["tdb_mjd"]) for r in rows])
     assert np.abs((prep.tdb.as_float() - pint_tdb) * 86400e6).max() < 1.0
+
+
+def test_planet_positions_when_asked(load_par, load_tim):
+    from conftest import CLOCK_DIR, EPHEM_DIR
+
+    from jugbayes.constants import AU_LS
+    from jugbayes.prepare import PLANETS, prepare_toas
+
+    par_rel, tim_rel = PINT_DATASETS["NGC6440E"]
+    par, toas = load_par(str(DATASETS / par_rel)), load_tim(str(DATASETS / tim_rel))
+    prep = prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp", planets=True)
+    assert set(prep.obs_planet_pos_ls) == set(PLANETS)
+    jupiter_au = np.linalg.norm(prep.obs_planet_pos_ls["jupiter"], axis=1) / AU_LS
+    assert np.all((jupiter_au > 3.9) & (jupiter_au < 6.5))
+    sun_au = np.linalg.norm(prep.obs_sun_pos_ls, axis=1) / AU_LS
+    assert np.all((sun_au > 0.98) & (sun_au < 1.02))
+    assert prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp").obs_planet_pos_ls == {}

@@ -16,10 +16,13 @@ these same lines.  Conventions follow TEMPO2 and PINT:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax.numpy as jnp
 
 from jugbayes.config import enable_x64
-from jugbayes.constants import AU_LS
+from jugbayes.constants import ARCSEC_TO_RAD, AU_LS, JULIAN_YEAR_D, MAS_TO_RAD, OBLIQUITY_ARCSEC
+from jugbayes.errors import InputError
 
 enable_x64()
 
@@ -66,11 +69,6 @@ def shapiro_delay_s(obs_body_pos_ls, n_hat, mass_s):
 
 
 # ---------------------------------------------------------------- parameters from a .par
-
-from dataclasses import dataclass  # noqa: E402
-
-from jugbayes.constants import JULIAN_YEAR_D, MAS_TO_RAD, OBLIQUITY_ARCSEC, ARCSEC_TO_RAD  # noqa: E402
-from jugbayes.errors import InputError  # noqa: E402
 
 
 @dataclass(frozen=True)

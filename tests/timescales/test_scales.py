@@ -57,3 +57,21 @@ def test_seconds_since_handles_day_boundaries():
     a = SplitMJD.from_parts([50001], [0.0])
     b = SplitMJD.from_parts([50000], [0.999])
     assert a.seconds_since(b)[0] == pytest.approx(86.4, abs=1e-10)
+
+
+def test_utc_to_tt_on_a_leap_second_day_matches_astropy():
+    """2016-12-31 ends with a leap second; a TOA's MJD fraction counts SI seconds / 86400 from 0h UTC."""
+    from astropy.time import Time
+
+    from jugbayes.config import configure_astropy
+
+    configure_astropy()
+    seconds = np.array([0.0, 43200.0, 86399.0, 86399.9])
+    utc = SplitMJD.from_parts(np.full(4, 57753), seconds / 86400.0)
+    tt = utc.add_seconds(tt_minus_utc_s(utc))
+    for s, ours in zip(seconds, tt.to_strings()):
+        hh, mm, ss = int(s // 3600), int(s % 3600 // 60), s % 60
+        ref = Time(f"2016-12-31T{hh:02d}:{mm:02d}:{ss:06.3f}", scale="utc").tt
+        ours_jd = Decimal(ours) + Decimal("2400000.5")
+        ref_jd = Decimal(repr(ref.jd1)) + Decimal(repr(ref.jd2))
+        assert abs(ours_jd - ref_jd) * 86400 < Decimal("1e-9"), (s, ours, ref.isot)
