@@ -66,7 +66,7 @@ def _cmd_toas(args: argparse.Namespace) -> int:
 def _cmd_ephem_download(args: argparse.Namespace) -> int:
     from jugbayes.geometry.ephemeris import NAIF_URL, download_ephemeris
 
-    path = download_ephemeris(args.name, url=args.url or NAIF_URL, dest=args.cache_dir)
+    path = download_ephemeris(args.name, url=args.url or NAIF_URL, dest=args.dest)
     print(f"downloaded {args.name.upper()} to {path}")
     return 0
 
@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "EPHEM will find it.")
     q.add_argument("name", metavar="NAME", help="ephemeris name, e.g. DE421 or DE440")
     q.add_argument("--url", metavar="URL", help="base URL to fetch NAME.bsp from (default: JPL NAIF)")
-    q.add_argument("--cache-dir", metavar="DIR", help="put the kernel here instead of the cache")
+    q.add_argument("--dest", metavar="DIR", help="put NAME.bsp in DIR instead of the cache (then use it with "
+                   "--ephem-file DIR/NAME.bsp, or point $JUGBAYES_EPHEM_DIR at DIR)")
     q.set_defaults(func=_cmd_ephem_download)
     return parser
 

@@ -14,6 +14,8 @@ solar-system barycentre, at TDB times given as split MJDs.
 
 from __future__ import annotations
 
+import atexit
+import http.client
 import os
 import re
 import shutil
@@ -58,6 +60,12 @@ class SPKEphemeris:
             self._kernel = SPK.open(os.fspath(self.path))
         except Exception as exc:  # jplephem raises assorted errors on non-SPK files
             raise EphemerisError(f"{self.path}: not a readable JPL SPK kernel ({exc})") from None
+        # jplephem reads segment data lazily: check now that every segment lies inside the file.
+        needed = max((seg.end_i for seg in self._kernel.segments), default=0) * 8
+        if needed > self.path.stat().st_size:
+            self._kernel.close()
+            raise EphemerisError(f"{self.path}: truncated JPL SPK kernel ({self.path.stat().st_size} bytes, "
+                                 f"its segments need {needed})")
         self._pairs = {(s.center, s.target): s for s in self._kernel.segments}
 
     def close(self) -> None:
@@ -73,7 +81,7 @@ class SPKEphemeris:
                 raise EphemerisError(f"{self.path}: no segment {pair[0]} -> {pair[1]} (needed for {body})")
             try:
                 p, v = self._pairs[pair].compute_and_differentiate(jd1, jd2)
-            except ValueError as exc:
+            except Exception as exc:  # jplephem: ValueError for dates outside the segment, others for bad data
                 raise EphemerisError(f"{self.path}: {exc}") from None
             pos += p
             vel += v
@@ -139,7 +147,9 @@ def candidates(name: str) -> list[tuple[str, Path]]:
 
 @lru_cache(maxsize=8)
 def _open_spk(path: str, name: str) -> SPKEphemeris:
-    return SPKEphemeris(path, name)
+    kernel = SPKEphemeris(path, name)
+    atexit.register(kernel.close)
+    return kernel
 
 
 def load_ephemeris(name: str, ephem_file: str | os.PathLike | None = None):
@@ -174,12 +184,15 @@ def download_ephemeris(name: str, url: str = NAIF_URL, dest: Path | None = None,
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(source, timeout=timeout_s) as response:
             shutil.copyfileobj(response, out, length=1 << 20)
+            expected = response.headers.get("Content-Length")
+            if expected is not None and out.tell() != int(expected):
+                raise EphemerisError(f"could not download {source}: got {out.tell()} of {expected} bytes")
         SPKEphemeris(tmp, name).close()  # refuse to install something jplephem cannot read
         os.replace(tmp, target)
     except EphemerisError:
         os.unlink(tmp)
         raise
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         os.unlink(tmp)
         raise EphemerisError(f"could not download {source}: {exc}") from None
     return target

@@ -46,11 +46,14 @@ class EarthOrientation:
 
     def at(self, mjd_utc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(UT1 - TAI s, xp arcsec, yp arcsec) linearly interpolated at UTC MJDs."""
-        late = mjd_utc > self.mjd[-1]
+        late, early = mjd_utc > self.mjd[-1], mjd_utc < self.mjd[0]
         if late.any():
             warnings.warn(f"{late.sum()} times after MJD {self.mjd[-1]:.0f}, the end of the IERS table {self.source}: "
                           "Earth orientation held at its last values (update the astropy-iers-data package)",
                           EOPWarning, stacklevel=3)
+        if early.any():
+            warnings.warn(f"{early.sum()} times before MJD {self.mjd[0]:.0f}, the start of the IERS table "
+                          f"{self.source}: Earth orientation held at its first values", EOPWarning, stacklevel=3)
         interp = lambda col: np.interp(mjd_utc, self.mjd, col)  # noqa: E731
         return interp(self.ut1_minus_tai_s), interp(self.xp_arcsec), interp(self.yp_arcsec)
 
