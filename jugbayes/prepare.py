@@ -9,6 +9,7 @@ of ``residuals(params, data)``; nothing here depends on fitted parameters.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,19 @@ from jugbayes.timescales.mjd import SplitMJD
 from jugbayes.timescales.scales import tdb_minus_tt_s, tt_from_tdb
 
 DEFAULT_EPHEM = "DE421"  # PINT's default when a .par names none
+
+
+class TimeEphemerisWarning(UserWarning):
+    """The .par asks for a TDB - TT series jugbayes does not implement."""
+
+
+def _check_time_ephemeris(par: ParFile) -> None:
+    """TDB - TT is the FB90 series (ERFA ``dtdb``, as PINT); say so when a .par asks for IF99 (TE405)."""
+    p = par.get("TIMEEPH")
+    if p is not None and p.value.upper() != "FB90":
+        warnings.warn(f"{par.path}:{p.line}: TIMEEPH {p.value} is not implemented; jugbayes uses FB90, as PINT does "
+                      "(IF99 differs by a near-constant ~60 ns plus a few ns of slow variation)",
+                      TimeEphemerisWarning, stacklevel=3)
 PLANETS = ("jupiter", "saturn", "venus", "uranus", "neptune")  # those TEMPO2/PINT include in planetary Shapiro
 
 
@@ -80,6 +94,7 @@ def prepare_toas(par: ParFile, toas: TOAs, *, clock_dir=None, ephem_file=None, s
     (default: the .par's ``PLANET_SHAPIRO``) adds the planets' positions; ``clk`` overrides the
     .par's ``CLK`` (e.g. ``TT(BIPM2023)``, which is what PINT uses for ``UTC(NIST)``).
     """
+    _check_time_ephemeris(par)
     if clk is not None:
         standard = parse_clk(clk, None, None)
     else:

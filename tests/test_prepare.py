@@ -56,7 +56,11 @@ def test_testtimes_tt_matches_tempo2(prepared, t2):
 
 
 def test_testtimes_tdb_offset_is_constant(prepared, t2):
-    """UTC -> TDB: testtimes' TEMPO2 column sits a constant ~60 ns from ERFA/astropy/PINT (J1744 agrees to 1 ns)."""
+    """UTC -> TDB against testtimes' TEMPO2 column: ~60 ns apart, near-constant.
+
+    testtimes.par names no TIMEEPH, so TEMPO2 used its default IF99 (TE405) time ephemeris; jugbayes, like
+    PINT, uses FB90.  Where a .par says TIMEEPH FB90 (J1744-1134) TEMPO2 and jugbayes agree within 1 ns.
+    """
     _, prep = prepared(TESTTIMES, gps_file="gps2utc_tempo2.clk")
     diff_ns = (prep.tdb.seconds_since(prep.utc) - t2["tt2tb"]) * 1e9
     assert 55 < diff_ns.mean() < 65, diff_ns
@@ -157,3 +161,26 @@ def test_planet_positions_when_asked(load_par, load_tim):
     sun_au = np.linalg.norm(prep.obs_sun_pos_ls, axis=1) / AU_LS
     assert np.all((sun_au > 0.98) & (sun_au < 1.02))
     assert prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp").obs_planet_pos_ls == {}
+
+
+def test_timeeph_if99_warns_and_fb90_is_silent(tmp_path, load_tim):
+    import warnings as _w
+
+    from conftest import CLOCK_DIR, EPHEM_DIR
+
+    from jugbayes.io import read_par
+    from jugbayes.prepare import TimeEphemerisWarning, prepare_toas
+
+    text = (DATASETS / "testtimes" / "testtimes.par").read_text()
+    toas = load_tim(str(DATASETS / "testtimes" / "testtimes.tim"))
+    for timeeph, warns in (("IF99", True), ("FB90", False)):
+        par_path = tmp_path / f"{timeeph}.par"
+        par_path.write_text(text + f"TIMEEPH {timeeph}\n")
+        par = read_par(par_path, warn=False)
+        with _w.catch_warnings(record=True) as record:
+            _w.simplefilter("always")
+            prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp")
+        hits = [w for w in record if issubclass(w.category, TimeEphemerisWarning)]
+        assert (len(hits) == 1) is warns, [str(w.message) for w in record]
+        if warns:
+            assert f"{par_path}:" in str(hits[0].message) and "IF99" in str(hits[0].message)
