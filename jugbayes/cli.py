@@ -63,6 +63,36 @@ def _cmd_toas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_residuals(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.report.residual_table import format_residual_table, remove_mean, summary, write_residual_table
+
+    par = read_par(args.par)
+    toas = read_tim(args.tim)
+    model = build_model(par, toas, clock_dir=args.clock_dir, ephem_file=args.ephem_file,
+                        strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
+    result = {k: np.asarray(v) for k, v in model.residuals().items()}
+    resid = remove_mean(result["time_s"], toas.error_us, args.mean_mode)
+    delays = {k: v for k, v in result.items() if k.startswith("delay_")}
+    text = format_residual_table(toas, resid, result["phase"], delays)
+    stats = summary(resid, toas.error_us)
+    line = f"{stats['ntoas']} TOAs: weighted rms {stats['wrms_us']:.4f} us, chi2 {stats['chi2']:.2f} (TOA errors only)"
+    if args.out:
+        write_residual_table(text, args.out, (*toas.files, args.par))
+        print(f"wrote {args.out}; {line}")
+    else:
+        sys.stdout.write(text)
+        print(line, file=sys.stderr)
+    if args.plot:
+        from jugbayes.report.plots import plot_residuals
+
+        plot_residuals(toas, resid, args.plot, title=f"{par.pulsar or Path(args.par).stem}: {line}")
+    return 0
+
+
 def _cmd_ephem_download(args: argparse.Namespace) -> int:
     from jugbayes.geometry.ephemeris import NAIF_URL, download_ephemeris
 
@@ -124,6 +154,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here")
     _add_time_transfer_options(p)
     p.set_defaults(func=_cmd_toas)
+
+    p = sub.add_parser(
+        "residuals",
+        help="pre-fit timing residuals at the .par's values, one CSV row per TOA with each delay component",
+        description="Evaluate the timing model at the .par's parameter values: residual (s, mean handling as "
+        "chosen), phase residual (turns), and each delay component (s); prints the weighted rms and chi2.",
+    )
+    p.add_argument("par", metavar="PAR", help="timing model (.par)")
+    p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
+    p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here (default: stdout)")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw residuals against MJD")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--wmean", dest="mean_mode", action="store_const", const="wmean",
+                   help="remove the weighted mean (default, as PINT)")
+    g.add_argument("--mean", dest="mean_mode", action="store_const", const="mean", help="remove the plain mean")
+    g.add_argument("--no-mean", dest="mean_mode", action="store_const", const="none", help="remove nothing")
+    p.set_defaults(mean_mode="wmean")
+    _add_time_transfer_options(p)
+    p.set_defaults(func=_cmd_residuals)
 
     from jugbayes.timescales.clocksource import add_clock_parser
 

@@ -46,3 +46,7 @@ SECONDS_PER_DAY = 86400.0
 
 MAS_TO_RAD = math.pi / (180.0 * 3600.0 * 1000.0)
 ARCSEC_TO_RAD = math.pi / (180.0 * 3600.0)
+
+# Dispersion constant in s MHz^2 cm^3 / pc, the conventional value 1/2.41e-4 used by TEMPO, TEMPO2 and PINT
+# (Manchester & Taylor 1972); the physical e^2/(2 pi m_e c) differs by ~1e-4, absorbed into DM.
+DM_CONST_S_MHZ2 = 1.0 / 2.41e-4

@@ -1,0 +1,70 @@
+"""Dispersion: DM Taylor series, DMX piecewise offsets, the solar wind (SWM 0), and FD terms.
+
+All delays use the barycentric radio frequency f_bary = f_topo (1 - v_obs . n / c), as TEMPO2
+and PINT do, and the conventional constant 1/2.41e-4 s MHz^2 cm^3/pc.  TOAs at infinite
+frequency get no dispersive delay.
+"""
+
+from __future__ import annotations
+
+from math import factorial
+
+import jax.numpy as jnp
+import numpy as np
+
+from jugbayes.config import enable_x64
+from jugbayes.constants import AU_M, C_M_S, DM_CONST_S_MHZ2, PC_M
+
+enable_x64()
+
+
+def barycentric_freq_mhz(freq_mhz, ssb_obs_vel_c, n_hat):
+    """Radio frequency in the SSB frame (Doppler shift by the observatory's velocity along the line of sight)."""
+    return freq_mhz * (1.0 - jnp.sum(ssb_obs_vel_c * n_hat, axis=-1))
+
+
+def inverse_freq_sq(freq_mhz):
+    """1/f^2 in MHz^-2, zero at infinite frequency."""
+    return jnp.where(jnp.isfinite(freq_mhz), 1.0 / freq_mhz**2, 0.0)
+
+
+def dm_series(dt_yr, dm_terms):
+    """DM(t) = DM + DM1 dt + DM2 dt^2/2 + ... (pc cm^-3; derivatives per Julian year)."""
+    out = jnp.zeros_like(dt_yr)
+    for k, term in enumerate(dm_terms):
+        out = out + term * dt_yr**k / factorial(k)
+    return out
+
+
+def dispersion_delay_s(dm_pc_cm3, inv_f2):
+    return DM_CONST_S_MHZ2 * dm_pc_cm3 * inv_f2
+
+
+def dmx_masks(mjd: np.ndarray, ranges: list[tuple[float, float]]) -> np.ndarray:
+    """(n, k) float mask of TOAs inside each DMX range [DMXR1, DMXR2] (inclusive, on the TOA's MJD)."""
+    out = np.zeros((len(mjd), len(ranges)))
+    for j, (lo, hi) in enumerate(ranges):
+        out[:, j] = (mjd >= lo) & (mjd <= hi)
+    return out
+
+
+def solar_wind_geometry_pc(obs_sun_pos_ls, n_hat):
+    """The SWM 0 (Edwards et al. 2006, eqs. 29-30) geometric factor: DM_sw = NE_SW [cm^-3] times this (pc).
+
+    rho is the angle at the observatory between the pulsar and the anti-Sun direction; r the
+    observatory-Sun distance; DM_sw = n0 AU^2 rho / (r sin rho).
+    """
+    r = jnp.linalg.norm(obs_sun_pos_ls, axis=-1)
+    cos_angle = jnp.sum(obs_sun_pos_ls * n_hat, axis=-1) / r
+    rho = jnp.pi - jnp.arccos(jnp.clip(cos_angle, -1.0, 1.0))
+    r_m = r * C_M_S
+    return (AU_M / PC_M) * (AU_M / r_m) * rho / jnp.sin(rho)
+
+
+def fd_delay_s(freq_mhz, fd_terms):
+    """FD1..FDn: sum_i FD_i ln(f / 1 GHz)^i seconds (zero at infinite frequency)."""
+    log_f = jnp.where(jnp.isfinite(freq_mhz), jnp.log(jnp.where(jnp.isfinite(freq_mhz), freq_mhz, 1.0) / 1000.0), 0.0)
+    out = jnp.zeros_like(freq_mhz)
+    for i, term in enumerate(fd_terms, start=1):
+        out = out + term * log_f**i
+    return out

@@ -1,0 +1,332 @@
+"""The timing model: one pure, jittable ``residuals(params, data)`` built from a .par and prepared TOAs.
+
+``params`` is a dict of float64 *offsets* from the .par's values (``params[name] = value - par value``),
+in the units listed in :attr:`TimingModel.units`; all zeros reproduces the .par.  Offsets keep F0 and
+the epochs exact (see :mod:`jugbayes.model.spin`) and give a fitter well-scaled unknowns.
+``data`` is a dict of arrays prepared once: one row per TOA plus, last, the phase-reference (TZR) TOA.
+
+Delays are applied in PINT's order: astrometric (Roemer + parallax), Solar-system Shapiro, solar wind,
+dispersion (DM series, DMX), binary (at the time left after those), FD.  The phase is the spin
+phase at TDB - delays plus JUMPs; residuals are taken to the nearest pulse relative to the TZR TOA.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jugbayes.config import enable_x64
+from jugbayes.constants import JULIAN_YEAR_D, SUN_PLANET_MASS_RATIO, T_SUN_S
+from jugbayes.errors import InputError
+from jugbayes.geometry.sites import resolve_site
+from jugbayes.io import numbers
+from jugbayes.io.par import ParFile
+from jugbayes.io.tim import TOAs
+from jugbayes.model import astrometry, dispersion, spin
+from jugbayes.model.selectors import toa_mask
+from jugbayes.prepare import PreparedTOAs, prepare_toas
+from jugbayes.timescales.mjd import SECONDS_PER_DAY
+
+enable_x64()
+
+# Parameters whose components are not implemented yet make the build fail with their names.
+_UNSUPPORTED_COMPONENTS = {"glitch": "glitches (GLEP_n, GLPH_n, ...)"}
+_SETTINGS_CHECKS = {"CORRECT_TROPOSPHERE": "the troposphere delay (CORRECT_TROPOSPHERE Y)"}
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Static (hashable) shape of the model: what the residual function computes."""
+
+    n_f: int
+    n_dm: int
+    n_dmx: int
+    n_fd: int
+    n_jumps: int
+    frame: str
+    planets: tuple[str, ...]
+    solar_wind: bool
+    binary: str | None = None
+
+
+@dataclass
+class TimingModel:
+    """A .par's timing model over a set of prepared TOAs."""
+
+    par: ParFile
+    prep: PreparedTOAs
+    structure: Structure
+    names: tuple[str, ...]
+    units: dict[str, str]
+    reference: dict[str, float]
+    free: tuple[str, ...]
+    data: dict = field(repr=False)
+    binary_values: dict = field(default_factory=dict, repr=False)
+
+    def zero_params(self) -> dict:
+        return {name: jnp.float64(0.0) for name in self.names}
+
+    @property
+    def residual_fn(self):
+        """``f(params, data) -> dict`` (pure; jit it or differentiate it)."""
+        return partial(_residuals, self.structure)
+
+    def residuals(self, params: dict | None = None) -> dict:
+        """Residuals at ``params`` (default: the .par's values), jitted."""
+        params = self.zero_params() if params is None else params
+        return _jitted(self.structure)(params, self.data)
+
+
+@jax.tree_util.register_static
+@dataclass(frozen=True)
+class _Hashable:
+    value: tuple
+
+
+_JIT_CACHE: dict = {}
+
+
+def _jitted(structure: Structure):
+    if structure not in _JIT_CACHE:
+        _JIT_CACHE[structure] = jax.jit(partial(_residuals, structure))
+    return _JIT_CACHE[structure]
+
+
+# ---------------------------------------------------------------- the residual function
+
+
+def _residuals(s: Structure, params: dict, d: dict) -> dict:
+    """Phase and time residuals (TOA rows only) and each delay component, in seconds."""
+    p = lambda name: d["ref"][name] + params[name]  # noqa: E731
+    delays = {}
+    n_hat = _direction(s, params, d)
+    delays["roemer"] = astrometry.roemer_delay_s(d["ssb_obs_pos_ls"], n_hat, p("PX") * d["mas_to_rad"])
+    shapiro = astrometry.shapiro_delay_s(d["obs_sun_pos_ls"], n_hat, T_SUN_S)
+    for body in s.planets:
+        shapiro = shapiro + astrometry.shapiro_delay_s(d[f"obs_{body}_pos_ls"], n_hat,
+                                                       T_SUN_S / SUN_PLANET_MASS_RATIO[body])
+    delays["shapiro"] = shapiro
+    f_bary = dispersion.barycentric_freq_mhz(d["freq_mhz"], d["ssb_obs_vel_c"], n_hat)
+    inv_f2 = dispersion.inverse_freq_sq(f_bary)
+    if s.solar_wind:
+        geometry_pc = dispersion.solar_wind_geometry_pc(d["obs_sun_pos_ls"], n_hat)
+        delays["solar_wind"] = dispersion.dispersion_delay_s(p("NE_SW") * geometry_pc, inv_f2)
+    dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
+    if s.n_dmx:
+        dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
+        dm = dm + d["dmx_mask"] @ dmx
+    delays["dispersion"] = dispersion.dispersion_delay_s(dm, inv_f2)
+    if s.binary is not None:
+        from jugbayes.model import binary
+
+        acc = sum(delays.values())
+        values = {k: d["binary_ref"][k] + params[f"{k}"] for k in d["binary_ref"]}
+        dt = d["binary_dt0_s"] - acc - params[d["binary_epoch"].value[0]] * SECONDS_PER_DAY
+        delays["binary"] = binary.delay_s(s.binary, dt, values)
+    if s.n_fd:
+        delays["fd"] = dispersion.fd_delay_s(f_bary, [p(f"FD{i}") for i in range(1, s.n_fd + 1)])
+    total = sum(delays.values())
+
+    f_ref = d["f_ref"]
+    df = [params[f"F{k}"] for k in range(s.n_f)]
+    phase = d["phase_ref_frac"] + spin.phase_offset(d["dt_pepoch_s"], -total, f_ref, df)
+    f0 = f_ref[0] + df[0]
+    if s.n_jumps:
+        jumps = jnp.stack([p(f"JUMP{i}") for i in range(1, s.n_jumps + 1)])
+        phase = phase + (d["jump_mask"] @ jumps) * f0
+    rel = phase[:-1] - phase[-1] - p("PHOFF")
+    phase_resid = rel - jnp.round(rel)
+    out = {"phase": phase_resid, "time_s": phase_resid / f0, "total_delay_s": total[:-1]}
+    out.update({f"delay_{k}_s": v[:-1] for k, v in delays.items()})
+    return out
+
+
+def _direction(s: Structure, params: dict, d: dict):
+    ref = d["ref"]
+    lon = d["lon_ref_rad"] + params[d["lon_name"].value[0]]
+    lat = d["lat_ref_rad"] + params[d["lat_name"].value[0]]
+    pm_lon = (ref[d["pm_names"].value[0]] + params[d["pm_names"].value[0]]) * d["mas_to_rad"]
+    pm_lat = (ref[d["pm_names"].value[1]] + params[d["pm_names"].value[1]]) * d["mas_to_rad"]
+    n = astrometry.pulsar_direction(lon, lat, pm_lon, pm_lat, d["dt_posepoch_yr"])
+    return astrometry.ecliptic_to_icrs(n, d["obliquity_rad"]) if s.frame == "ecliptic" else n
+
+
+# ---------------------------------------------------------------- building
+
+
+def _tzr_toa(par: ParFile, toas: TOAs) -> TOAs:
+    """``toas`` with the phase-reference TOA (TZRMJD/TZRSITE/TZRFRQ; default the first TOA) appended."""
+    tzr = par.get("TZRMJD")
+    if tzr is None:
+        i = 0
+        row = dict(mjd_text=toas.mjd_text[i], day=int(toas.mjd_int[i]), frac=float(toas.mjd_frac[i]),
+                   freq=float(toas.freq_mhz[i]), obs=toas.obs[i])
+    else:
+        day, digits = numbers.mjd_parts(tzr.value)
+        site_p = par.get("TZRSITE")
+        try:
+            obs = resolve_site(site_p.value) if site_p is not None else "barycenter"
+        except KeyError:
+            raise InputError(par.path, site_p.line, f"TZRSITE {site_p.value!r} is not a known observatory") from None
+        freq_p = par.get("TZRFRQ")
+        freq = freq_p.as_float() if freq_p is not None else float("inf")
+        row = dict(mjd_text=tzr.value, day=day, frac=float("0." + (digits or "0")),
+                   freq=float("inf") if freq == 0 else freq, obs=obs)
+    return dataclasses.replace(
+        toas,
+        names=[*toas.names, "TZR"], mjd_text=[*toas.mjd_text, row["mjd_text"]],
+        mjd_int=np.append(toas.mjd_int, row["day"]), mjd_frac=np.append(toas.mjd_frac, row["frac"]),
+        freq_mhz=np.append(toas.freq_mhz, row["freq"]), error_us=np.append(toas.error_us, 1.0),
+        obs=[*toas.obs, row["obs"]], flags=[*toas.flags, {}], file_index=np.append(toas.file_index, 0),
+        line=np.append(toas.line, 0),
+    )
+
+
+def _value(par: ParFile, name: str, default: float = 0.0) -> float:
+    p = par.get(name)
+    return default if p is None else p.as_float()
+
+
+def _decimal(par: ParFile, name: str) -> Decimal | None:
+    p = par.get(name)
+    return None if p is None else p.as_decimal()
+
+
+def _check_supported(par: ParFile) -> None:
+    problems = []
+    for comp, what in _UNSUPPORTED_COMPONENTS.items():
+        names = [n for n, p in par.params.items() if p.spec.component == comp]
+        if names:
+            problems.append(f"{what}: {', '.join(names)}")
+    for name, what in _SETTINGS_CHECKS.items():
+        p = par.get(name)
+        if p is not None and p.as_bool():
+            problems.append(what)
+    swm = par.get("SWM")
+    if swm is not None and swm.as_float() != 0:
+        problems.append(f"solar-wind model SWM {swm.value} (only SWM 0)")
+    dmjumps = [p.name for p in par.masked("DMJUMP")]
+    if dmjumps:
+        problems.append(f"wideband DM jumps: {', '.join(dmjumps)}")
+    binary = par.get("BINARY")
+    if binary is not None:
+        from jugbayes.model import binary as binary_models
+
+        if binary.value.upper() not in getattr(binary_models, "SUPPORTED", ()):
+            problems.append(f"binary model {binary.value}")
+    if problems:
+        raise InputError(par.path, None, "this .par uses parts of the timing model jugbayes does not implement yet: "
+                                         + "; ".join(problems))
+
+
+def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, **prepare_kw) -> TimingModel:
+    """The timing model of ``par`` over ``toas`` (prepared here unless ``prep`` covers toas + TZR)."""
+    _check_supported(par)
+    all_toas = _tzr_toa(par, toas)
+    if prep is None:
+        prep = prepare_toas(par, all_toas, **prepare_kw)
+    d: dict = {}
+    ref: dict[str, float] = {}
+    units: dict[str, str] = {}
+
+    def add(name: str, value: float, unit: str) -> None:
+        ref[name] = value
+        units[name] = unit
+
+    # spin
+    n_f = 1 + max((p.spec.index for n, p in par.params.items() if n.startswith("F") and p.spec.index is not None
+                   and n[1:].isdigit()), default=0)
+    f_ref = [_decimal(par, f"F{k}") or Decimal(0) for k in range(n_f)]
+    if par.get("F0") is None:
+        raise InputError(par.path, None, "no F0: the spin frequency is required")
+    pepoch = _decimal(par, "PEPOCH")
+    if pepoch is None:
+        raise InputError(par.path, None, "no PEPOCH: the spin frequency's epoch is required")
+    for k in range(n_f):
+        add(f"F{k}", 0.0, f"Hz/s^{k}")  # F offsets are applied in spin.phase_offset, not as ref + delta
+    d["f_ref"] = jnp.asarray([float(f) for f in f_ref])
+    d["dt_pepoch_s"] = spin.seconds_since_epoch(prep.tdb, pepoch)
+    _, d["phase_ref_frac"] = spin.reference_phase(prep.tdb, pepoch, f_ref)
+    add("PHOFF", _value(par, "PHOFF"), "turns")
+
+    # astrometry
+    astro = astrometry.astrometry_from_par(par)
+    lon_name, lat_name, pm_names = (("RAJ", "DECJ", ("PMRA", "PMDEC")) if astro.frame == "icrs"
+                                    else ("ELONG", "ELAT", ("PMELONG", "PMELAT")))
+    add(lon_name, 0.0, "rad")
+    add(lat_name, 0.0, "rad")
+    d["lon_ref_rad"], d["lat_ref_rad"] = astro.lon_rad, astro.lat_rad
+    d["lon_name"], d["lat_name"], d["pm_names"] = _Hashable((lon_name,)), _Hashable((lat_name,)), _Hashable(pm_names)
+    add(pm_names[0], _value(par, pm_names[0]), "mas/yr")
+    add(pm_names[1], _value(par, pm_names[1]), "mas/yr")
+    add("PX", _value(par, "PX"), "mas")
+    d["mas_to_rad"] = astrometry.MAS_TO_RAD
+    d["obliquity_rad"] = astro.obliquity_rad
+    d["dt_posepoch_yr"] = (prep.tdb.as_float() - astro.posepoch_mjd) / JULIAN_YEAR_D
+    d["ssb_obs_pos_ls"], d["ssb_obs_vel_c"] = prep.ssb_obs_pos_ls, prep.ssb_obs_vel_c
+    d["obs_sun_pos_ls"] = prep.obs_sun_pos_ls
+    for body, pos in prep.obs_planet_pos_ls.items():
+        d[f"obs_{body}_pos_ls"] = pos
+
+    # dispersion
+    d["freq_mhz"] = all_toas.freq_mhz
+    n_dm = 1 + max((int(n[2:]) for n in par.params if n.startswith("DM") and n[2:].isdigit()), default=0)
+    add("DM", _value(par, "DM"), "pc/cm3")
+    for k in range(1, n_dm):
+        add(f"DM{k}", _value(par, f"DM{k}"), f"pc/cm3/yr^{k}")
+    dmepoch = _decimal(par, "DMEPOCH") or pepoch
+    d["dt_dmepoch_yr"] = spin.seconds_since_epoch(prep.tdb, dmepoch) / (JULIAN_YEAR_D * SECONDS_PER_DAY)
+    dmx = sorted(n[4:] for n in par.params if n.startswith("DMX_"))
+    ranges = []
+    for i in dmx:
+        r1, r2 = par.get(f"DMXR1_{i}"), par.get(f"DMXR2_{i}")
+        if r1 is None or r2 is None:
+            raise InputError(par.path, par[f"DMX_{i}"].line, f"DMX_{i} has no DMXR1_{i}/DMXR2_{i} range")
+        ranges.append((r1.as_float(), r2.as_float()))
+        add(f"DMX_{i}", _value(par, f"DMX_{i}"), "pc/cm3")
+    d["dmx_names"] = _Hashable(tuple(dmx))
+    d["dmx_mask"] = dispersion.dmx_masks(all_toas.mjd, ranges)
+    solar_wind = _value(par, "NE_SW") != 0.0 or (par.get("NE_SW") is not None and par["NE_SW"].fit)
+    add("NE_SW", _value(par, "NE_SW"), "cm^-3")
+    n_fd = max((int(n[2:]) for n in par.params if n.startswith("FD") and n[2:].isdigit()), default=0)
+    for i in range(1, n_fd + 1):
+        add(f"FD{i}", _value(par, f"FD{i}"), "s")
+
+    # jumps (phase offsets of JUMP * F0 on the TOAs they select; never on the TZR TOA's flags)
+    jumps = par.masked("JUMP")
+    masks = np.zeros((len(all_toas), len(jumps)))
+    for j, jp in enumerate(jumps):
+        masks[:, j] = toa_mask(jp.selector, all_toas)
+        add(f"JUMP{j + 1}", jp.as_float(), "s")
+    d["jump_mask"] = masks
+
+    # binary
+    binary_kind = None
+    binary_values: dict = {}
+    if par.get("BINARY") is not None:
+        from jugbayes.model import binary
+
+        binary_kind = par["BINARY"].value.upper()
+        binary_values, epoch_name, binary_units = binary.values_from_par(binary_kind, par)
+        for k, v in binary_values.items():
+            add(k, float(v), binary_units.get(k, ""))
+        ref[epoch_name] = 0.0  # epoch offsets (days) enter through binary_dt0_s
+        units[epoch_name] = "d"
+        d["binary_ref"] = {k: float(v) for k, v in binary_values.items()}
+        d["binary_epoch"] = _Hashable((epoch_name,))
+        d["binary_dt0_s"] = spin.seconds_since_epoch(prep.tdb, par[epoch_name].as_decimal())
+
+    d["ref"] = {k: jnp.float64(v) for k, v in ref.items()}
+    d = {k: (jnp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+    structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
+                          planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
+                          binary=binary_kind)
+    names = tuple(ref)
+    free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))
+    return TimingModel(par, prep, structure, names, units, ref, free, d, binary_values)

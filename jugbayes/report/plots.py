@@ -1,0 +1,34 @@
+"""Figures: residuals against time."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def plot_residuals(toas, resid_s: np.ndarray, path: str | os.PathLike, title: str = "") -> None:
+    """Residuals (us) against MJD with error bars, one colour per backend (``-be``/``-f`` flag) or frequency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [f.get("be") or f.get("f") or f.get("fe") for f in toas.flags]
+    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
+    if any(g is not None for g in groups):
+        labels = np.array([g or "other" for g in groups])
+        for label in sorted(set(labels)):
+            sel = labels == label
+            ax.errorbar(toas.mjd[sel], resid_s[sel] * 1e6, yerr=toas.error_us[sel], fmt=".", ms=3, lw=0.6,
+                        label=label)
+        ax.legend(fontsize="small", ncol=2)
+    else:
+        sc = ax.scatter(toas.mjd, resid_s * 1e6, c=np.where(np.isfinite(toas.freq_mhz), toas.freq_mhz, np.nan), s=6)
+        ax.errorbar(toas.mjd, resid_s * 1e6, yerr=toas.error_us, fmt="none", lw=0.5, ecolor="0.6", zorder=0)
+        fig.colorbar(sc, ax=ax, label="frequency (MHz)")
+    ax.set_xlabel("MJD")
+    ax.set_ylabel("residual (us)")
+    ax.set_title(title, fontsize="medium")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
