@@ -101,8 +101,8 @@ def _jitted(structure: Structure):
 # ---------------------------------------------------------------- the residual function
 
 
-def _residuals(s: Structure, params: dict, d: dict) -> dict:
-    """Phase and time residuals (TOA rows only) and each delay component, in seconds."""
+def delays_s(s: Structure, params: dict, d: dict) -> tuple[dict, jnp.ndarray]:
+    """Each delay component (s) on every row (TOAs, then TZR), and the barycentric frequency (MHz)."""
     p = lambda name: d["ref"][name] + params[name]  # noqa: E731
     delays = {}
     n_hat = _direction(s, params, d)
@@ -131,6 +131,13 @@ def _residuals(s: Structure, params: dict, d: dict) -> dict:
         delays["binary"] = binary.delay_s(s.binary, dt, values)
     if s.n_fd:
         delays["fd"] = dispersion.fd_delay_s(f_bary, [p(f"FD{i}") for i in range(1, s.n_fd + 1)])
+    return delays, f_bary
+
+
+def _residuals(s: Structure, params: dict, d: dict) -> dict:
+    """Phase and time residuals (TOA rows only) and each delay component, in seconds."""
+    p = lambda name: d["ref"][name] + params[name]  # noqa: E731
+    delays, _ = delays_s(s, params, d)
     total = sum(delays.values())
 
     f_ref = d["f_ref"]
