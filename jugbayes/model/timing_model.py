@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
+from math import factorial
 
 import jax
 import jax.numpy as jnp
@@ -36,7 +37,7 @@ from jugbayes.timescales.mjd import SECONDS_PER_DAY
 enable_x64()
 
 # Parameters whose components are not implemented yet make the build fail with their names.
-_UNSUPPORTED_COMPONENTS = {"glitch": "glitches (GLEP_n, GLPH_n, ...)"}
+_UNSUPPORTED_COMPONENTS: dict[str, str] = {}
 _SETTINGS_CHECKS = {"CORRECT_TROPOSPHERE": "the troposphere delay (CORRECT_TROPOSPHERE Y)"}
 
 
@@ -53,6 +54,7 @@ class Structure:
     planets: tuple[str, ...]
     solar_wind: bool
     binary: str | None = None
+    glitches: tuple[str, ...] = ()
 
 
 @dataclass
@@ -144,14 +146,30 @@ def _residuals(s: Structure, params: dict, d: dict) -> dict:
     df = [params[f"F{k}"] for k in range(s.n_f)]
     phase = d["phase_ref_frac"] + spin.phase_offset(d["dt_pepoch_s"], -total, f_ref, df)
     f0 = f_ref[0] + df[0]
+    for i in s.glitches:
+        dt = d[f"glep_dt0_s_{i}"] - total - params[f"GLEP_{i}"] * SECONDS_PER_DAY
+        phase = phase + glitch_phase(dt, p(f"GLPH_{i}"), p(f"GLF0_{i}"), p(f"GLF1_{i}"), p(f"GLF2_{i}"),
+                                     p(f"GLF0D_{i}"), p(f"GLTD_{i}") * SECONDS_PER_DAY)
     if s.n_jumps:
         jumps = jnp.stack([p(f"JUMP{i}") for i in range(1, s.n_jumps + 1)])
         phase = phase + (d["jump_mask"] @ jumps) * f0
     rel = phase[:-1] - phase[-1] - p("PHOFF")
     phase_resid = rel - jnp.round(rel)
-    out = {"phase": phase_resid, "time_s": phase_resid / f0, "total_delay_s": total[:-1]}
+    # Turns -> seconds with the spin frequency at each TOA (TDB - PEPOCH, no delays), as PINT does.
+    dt0 = d["dt_pepoch_s"][:-1]
+    f_spin = sum((f_ref[k] + df[k]) * dt0**k / factorial(k) for k in range(s.n_f))
+    out = {"phase": phase_resid, "time_s": phase_resid / f_spin, "total_delay_s": total[:-1]}
     out.update({f"delay_{k}_s": v[:-1] for k, v in delays.items()})
     return out
+
+
+def glitch_phase(dt_s, glph, glf0, glf1, glf2, glf0d, gltd_s):
+    """Extra phase (turns) after a glitch at dt_s = 0: a phase step, frequency steps, and a decaying step."""
+    after = dt_s > 0.0
+    dt = jnp.where(after, dt_s, 0.0)
+    safe_tau = jnp.where(gltd_s > 0.0, gltd_s, 1.0)
+    decay = jnp.where(gltd_s > 0.0, glf0d * safe_tau * (1.0 - jnp.exp(-dt / safe_tau)), 0.0)
+    return jnp.where(after, glph + dt * (glf0 + dt * glf1 / 2.0 + dt * dt * glf2 / 6.0) + decay, 0.0)
 
 
 def _direction(s: Structure, params: dict, d: dict):
@@ -305,6 +323,20 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     for i in range(1, n_fd + 1):
         add(f"FD{i}", _value(par, f"FD{i}"), "s")
 
+    # glitches (phase terms after each GLEP_i, at the emission time)
+    glitches = sorted({n.split("_", 1)[1] for n in par.params if n.startswith("GL") and "_" in n},
+                      key=lambda i: int(i) if i.isdigit() else i)
+    for i in glitches:
+        epoch = _decimal(par, f"GLEP_{i}")
+        if epoch is None:
+            line = next(p.line for n, p in par.params.items() if n.endswith(f"_{i}") and n.startswith("GL"))
+            raise InputError(par.path, line, f"glitch {i} has parameters but no GLEP_{i} epoch")
+        d[f"glep_dt0_s_{i}"] = spin.seconds_since_epoch(prep.tdb, epoch)
+        ref[f"GLEP_{i}"], units[f"GLEP_{i}"] = 0.0, "d"
+        for stem, unit in (("GLPH", "turns"), ("GLF0", "Hz"), ("GLF1", "Hz/s"), ("GLF2", "Hz/s^2"), ("GLF0D", "Hz"),
+                           ("GLTD", "d")):
+            add(f"{stem}_{i}", _value(par, f"{stem}_{i}"), unit)
+
     # jumps (phase offsets of JUMP * F0 on the TOAs they select; never on the TZR TOA's flags)
     jumps = par.masked("JUMP")
     masks = np.zeros((len(all_toas), len(jumps)))
@@ -333,7 +365,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     d = {k: (jnp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
-                          binary=binary_kind)
+                          binary=binary_kind, glitches=tuple(glitches))
     names = tuple(ref)
     free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))
     return TimingModel(par, prep, structure, names, units, ref, free, d, binary_values)

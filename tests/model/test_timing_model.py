@@ -173,9 +173,9 @@ def test_jit_and_jacobian():
 
 def test_unsupported_components_fail_with_their_names(tmp_path):
     par = tmp_path / "g.par"
-    par.write_text(_FAST_PAR + "GLEP_1 55000\nGLPH_1 0.1\nCORRECT_TROPOSPHERE Y\n")
+    par.write_text(_FAST_PAR + "CORRECT_TROPOSPHERE Y\n")
     _fast_tim(tmp_path / "g.tim", n=5)
-    with pytest.raises(InputError, match=r"does not implement yet: glitches.*GLEP_1, GLPH_1; the troposphere"):
+    with pytest.raises(InputError, match=r"does not implement yet: the troposphere"):
         build_model(read_par(par), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
 
 
@@ -194,3 +194,29 @@ def test_every_shared_par_builds_or_fails_cleanly():
             assert "does not implement yet" in str(exc)
             outcomes[path] = "unsupported"
     assert "ok" in outcomes.values()
+
+
+def test_glitch_phase_shape():
+    """Zero before GLEP; GLPH step at it; slope GLF0 + GLF0D just after; the decay term tends to GLF0D * GLTD."""
+    from jugbayes.model.timing_model import glitch_phase
+
+    dt = np.array([-10.0, 0.0, 1e-3, 1e9])
+    ph = np.asarray(glitch_phase(dt, 0.25, 1e-6, -1e-14, 0.0, 2e-7, 86400.0 * 30))
+    assert ph[0] == 0.0 and ph[1] == 0.0
+    assert ph[2] == pytest.approx(0.25 + 1e-3 * (1e-6 + 2e-7), rel=1e-9)
+    assert ph[3] == pytest.approx(0.25 + 1e-6 * 1e9 - 1e-14 * 1e18 / 2 + 2e-7 * 86400 * 30, rel=1e-12)
+    no_decay = np.asarray(glitch_phase(dt, 0.0, 0.0, 0.0, 0.0, 2e-7, 0.0))
+    assert np.all(no_decay == 0.0)  # GLTD 0: no decaying term (as PINT), and no division by zero
+
+
+def test_glitch_model_builds_and_needs_an_epoch(tmp_path):
+    (tmp_path / "g.par").write_text(_FAST_PAR + "GLEP_1 55000\nGLPH_1 0.1\nGLF0_1 1e-7\n")
+    _fast_tim(tmp_path / "g.tim", n=50)
+    model = build_model(read_par(tmp_path / "g.par"), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
+    assert model.structure.glitches == ("1",) and {"GLEP_1", "GLPH_1", "GLF0_1", "GLTD_1"} <= set(model.names)
+    jac = jax.jacfwd(lambda p: model.residual_fn(p, model.data)["phase"])(model.zero_params())
+    after = model.prep.tdb.as_float()[:-1] > 55000.01
+    assert np.all(np.asarray(jac["GLPH_1"])[after] != 0) and np.all(np.asarray(jac["GLPH_1"])[~after] == 0)
+    (tmp_path / "bad.par").write_text(_FAST_PAR + "GLPH_2 0.1\n")
+    with pytest.raises(InputError, match="glitch 2 has parameters but no GLEP_2"):
+        build_model(read_par(tmp_path / "bad.par"), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
