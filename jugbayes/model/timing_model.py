@@ -125,12 +125,12 @@ def delays_s(s: Structure, params: dict, d: dict) -> tuple[dict, jnp.ndarray]:
         dm = dm + d["dmx_mask"] @ dmx
     delays["dispersion"] = dispersion.dispersion_delay_s(dm, inv_f2)
     if s.binary is not None:
-        from jugbayes.model import binary
+        from jugbayes.model.binary import DELAY_FUNCTIONS
 
         acc = sum(delays.values())
-        values = {k: d["binary_ref"][k] + params[f"{k}"] for k in d["binary_ref"]}
+        values = {k: d["binary_ref"][k] + params[k] for k in d["binary_ref"]}
         dt = d["binary_dt0_s"] - acc - params[d["binary_epoch"].value[0]] * SECONDS_PER_DAY
-        delays["binary"] = binary.delay_s(s.binary, dt, values)
+        delays["binary"] = DELAY_FUNCTIONS[s.binary](dt, values)
     if s.n_fd:
         delays["fd"] = dispersion.fd_delay_s(f_bary, [p(f"FD{i}") for i in range(1, s.n_fd + 1)])
     return delays, f_bary
@@ -241,9 +241,9 @@ def _check_supported(par: ParFile) -> None:
         problems.append(f"wideband DM jumps: {', '.join(dmjumps)}")
     binary = par.get("BINARY")
     if binary is not None:
-        from jugbayes.model import binary as binary_models
+        from jugbayes.model.binary import SUPPORTED
 
-        if binary.value.upper() not in getattr(binary_models, "SUPPORTED", ()):
+        if binary.value.upper() not in SUPPORTED:
             problems.append(f"binary model {binary.value}")
     if problems:
         raise InputError(par.path, None, "this .par uses parts of the timing model jugbayes does not implement yet: "
@@ -349,12 +349,13 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     binary_kind = None
     binary_values: dict = {}
     if par.get("BINARY") is not None:
-        from jugbayes.model import binary
+        from jugbayes.model.binary import binary_for_par
 
-        binary_kind = par["BINARY"].value.upper()
-        binary_values, epoch_name, binary_units = binary.values_from_par(binary_kind, par)
+        bm = binary_for_par(par)
+        binary_kind, binary_values, epoch_name = bm.name, bm.values, bm.epoch
         for k, v in binary_values.items():
-            add(k, float(v), binary_units.get(k, ""))
+            name, factor = bm.par_factors.get(k, (k, 1.0))
+            add(k, float(v), f"{factor:g} x .par {name}" if factor != 1.0 else f".par {name}")
         ref[epoch_name] = 0.0  # epoch offsets (days) enter through binary_dt0_s
         units[epoch_name] = "d"
         d["binary_ref"] = {k: float(v) for k, v in binary_values.items()}

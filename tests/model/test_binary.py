@@ -1,0 +1,373 @@
+"""Binary delays (ELL1/ELL1H, DD/DDH) against PINT, per TOA, and their JAX behaviour (jit, derivatives)."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import math
+from decimal import Decimal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import DATASETS, PINT_DATASETS
+
+from jugbayes.config import enable_x64
+from jugbayes.constants import T_SUN_S
+from jugbayes.errors import InputError
+from jugbayes.io.par import parse_par_lines
+from jugbayes.model.binary import binary_for_par, dd, dd_delay_s, ell1, ell1_delay_s, orbit
+
+enable_x64()
+
+NS = 1e-9
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _pint_binary_columns(name: str):
+    """(accumulated delay before the binary, PINT's binary delay, column name) per TOA in .tim order."""
+    folder = (DATASETS / PINT_DATASETS[name][0]).parent
+    stem = PINT_DATASETS[name][0].split("/")[-1].removesuffix(".par")
+    (path,) = glob.glob(str(folder / f"{stem}*.pint_residuals.csv"))
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        columns = reader.fieldnames
+        rows = sorted(reader, key=lambda r: int(r["index"]))
+    delays = [c for c in columns if c.startswith("delay_")]
+    (binary,) = [c for c in delays if c.startswith("delay_Binary")]
+    before = delays[: delays.index(binary)]
+    acc = np.array([math.fsum(float(r[c]) for c in before) for r in rows])
+    return acc, np.array([float(r[binary]) for r in rows]), binary
+
+
+def _split_epoch(par, name: str) -> tuple[int, float]:
+    """The epoch as (integer MJD, float64 fraction), exactly from the .par text."""
+    exact: Decimal = par[name].as_decimal()
+    day = int(exact // 1)
+    return day, float(exact - day)
+
+
+def _dataset(prepared, name: str):
+    par, prep = prepared(name)
+    model = binary_for_par(par)
+    acc, ref, column = _pint_binary_columns(name)
+    day, frac = _split_epoch(par, model.epoch)
+    dt = (prep.tdb.day - day) * 86400.0 + (prep.tdb.frac - frac) * 86400.0 - acc
+    return model, jnp.asarray(dt), ref, column
+
+
+def _par(text: str, path="test.par"):
+    return parse_par_lines(text.strip().splitlines(), path, warn=False)
+
+
+# ------------------------------------------------------------------ against PINT's per-TOA delays
+
+CASES = [("J0613-0200_dfg12", "ELL1"), ("B1855+09_dfg12", "DD"), ("B1855+09_9yv1", "DD")]
+
+
+@pytest.mark.parametrize("name,binary", CASES)
+def test_binary_delay_matches_pint_per_toa(prepared, name, binary):
+    model, dt, ref, column = _dataset(prepared, name)
+    assert model.name == binary and column == f"delay_Binary{binary}"
+    ours = np.asarray(model.delay_s(dt, model.values))
+    diff = np.abs(ours - ref)
+    assert len(ours) == len(ref) and np.all(np.isfinite(ours))
+    assert diff.max() < 1 * NS, f"{name}: max |ours - PINT| = {diff.max() / NS:.4g} ns over {len(ref)} TOAs"
+
+
+@pytest.mark.parametrize("name,binary", CASES)
+def test_jit_gives_the_same_delays(prepared, name, binary):
+    model, dt, _, _ = _dataset(prepared, name)
+    eager = np.asarray(model.delay_s(dt, model.values))
+    jitted = np.asarray(jax.jit(model.delay_s)(dt, model.values))
+    # XLA may round the orbital phase differently by an ulp (~1e-12 rad at ~1e4 orbits).
+    diff = np.abs(eager - jitted).max()
+    assert diff < 1e-11, f"{name}: max |jit - eager| = {diff:.3g} s"
+
+
+# ------------------------------------------------------------------ derivatives
+
+FD_STEPS = {  # central-difference steps in the units of v
+    "A1": 1e-6,
+    "PB": 1e-3,
+    "EPS1": 1e-8,
+    "EPS2": 1e-8,
+    "ECC": 1e-8,
+    "OM": 1e-6,
+}
+
+
+def _check_jacobian(delay, dt, values, names, rtol=1e-5, steps=None):
+    steps = FD_STEPS | (steps or {})
+    jac = jax.jacfwd(delay, argnums=1)(dt, values)
+    for key, col in jac.items():
+        assert np.all(np.isfinite(np.asarray(col))), f"d delay / d {key} is not finite"
+    for key in names:
+        h = steps[key]
+        up = dict(values, **{key: values[key] + h})
+        down = dict(values, **{key: values[key] - h})
+        fd = (np.asarray(delay(dt, up)) - np.asarray(delay(dt, down))) / (2 * h)
+        ad = np.asarray(jac[key])
+        err = np.abs(ad - fd).max()
+        scale = np.abs(fd).max()
+        assert err <= rtol * scale, f"d delay / d {key}: max |jacfwd - FD| = {err:.3g}, max |FD| = {scale:.3g}"
+
+
+def test_ell1_jacobian_matches_finite_differences(prepared):
+    model, dt, _, _ = _dataset(prepared, "J0613-0200_dfg12")
+    _check_jacobian(ell1_delay_s, dt, model.values, ["A1", "PB", "EPS1", "EPS2"])
+
+
+@pytest.mark.parametrize("name", ["B1855+09_dfg12", "B1855+09_9yv1"])
+def test_dd_jacobian_matches_finite_differences(prepared, name):
+    model, dt, _, _ = _dataset(prepared, name)
+    _check_jacobian(dd_delay_s, dt, model.values, ["A1", "PB", "ECC", "OM"])
+
+
+def test_dd_jacobian_at_high_eccentricity():
+    """Through Kepler's equation at e = 0.6 (derivative from the implicit-function step)."""
+    v = dd.values_from_par(_par(PINT_SYNTHETIC_PARS["dd_a"]))
+    dt = jnp.linspace(-1e7, 4e8, 2001)
+    # PB = 0.32 d: 1.4e4 orbits, so a smaller PB step keeps the FD truncation error below 1e-5.
+    _check_jacobian(dd_delay_s, dt, v, ["A1", "PB", "ECC", "OM"], steps={"PB": 1e-5})
+
+
+@pytest.mark.parametrize("name", ["ell1h_h3", "ell1h_h4", "ell1h_stig", "ddh", "ell1_fb", "dd_fb"])
+def test_other_parameterisations_have_finite_jacobians(name):
+    v, delay = _synthetic(name)
+    dt = jnp.linspace(-3e7, 4e8, 501)
+    jac = jax.jacfwd(delay, argnums=1)(dt, v)
+    for key, col in jac.items():
+        assert np.all(np.isfinite(np.asarray(col))), f"{name}: d delay / d {key} is not finite"
+
+
+# ------------------------------------------------------------------ synthetic models against PINT
+#
+# Code paths the shared data sets do not exercise (FB0..FBn, ELL1H, DDH, EDOT, OMDOT, GAMMA, A0/B0,
+# DR/DTH, A1DOT, PBDOT and EPS1DOT in TEMPO's 1e-12 units, DD with ECC = 0): PINT 1.1.8's delay
+# (``binarymodel_delay`` with barycentric TOAs, no earlier delays) at four times each.
+
+_ELL1_ORBIT = "PB 1.1985125565750837634\nA1 1.0914442883943099366\nTASC 53315.26938004487133\nEPS1 2.2e-5\nEPS2 1.0e-5\n"
+PINT_SYNTHETIC_PARS = {
+    "ell1_a": """BINARY ELL1\nPB 1.1985125565750837634\nPBDOT 50\nA1 1.0914442883943099366\nA1DOT 1.5
+TASC 53315.26938004487133\nEPS1 1.2e-3\nEPS2 -0.7e-3\nEPS1DOT 3\nEPS2DOT -2\nM2 0.3\nSINI 0.95""",
+    "ell1_fb": """BINARY ELL1\nFB0 9.6572e-06\nFB1 -2.1e-19\nFB2 3.0e-28\nA1 3.5\nTASC 53315.26938004487133
+EPS1 2.2e-5\nEPS2 1.0e-5\nM2 0.2\nSINI 0.8""",
+    "ell1h_h3": "BINARY ELL1H\n" + _ELL1_ORBIT + "H3 2.7e-7",
+    "ell1h_h4": "BINARY ELL1H\n" + _ELL1_ORBIT + "H3 2.7e-7\nH4 1.9e-7",
+    "ell1h_h4n": "BINARY ELL1H\n" + _ELL1_ORBIT + "H3 2.7e-7\nH4 2.2e-7\nNHARMS 12",
+    "ell1h_stig": "BINARY ELL1H\n" + _ELL1_ORBIT + "H3 2.7e-7\nSTIGMA 0.83",
+    "dd_a": """BINARY DD\nPB 0.3229974484\nPBDOT -2.4\nA1 2.3417725\nA1DOT -0.02\nT0 53155.9074280\nECC 0.6171334
+EDOT 2e-15\nOM 292.54450\nOMDOT 4.226585\nGAMMA 0.004295\nM2 1.39\nSINI 0.73\nA0 1e-6\nB0 2e-6\nDR 1e-3\nDTH 2e-3""",
+    "dd_fb": """BINARY DD\nFB0 3.58e-5\nFB1 -1.1e-18\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 0.3
+OM 110.5\nOMDOT 0.5\nM2 0.26\nSINI 0.997""",
+    "ddh": """BINARY DDH\nPB 12.327171194774200418\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 2.17e-5
+OM 276.55\nH3 3.4e-6\nSTIGMA 0.93""",
+    "dd_e0": """BINARY DD\nPB 12.327171194774200418\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 0
+OM 276.55\nM2 0.2\nSINI 0.9""",
+}
+PINT_SYNTHETIC_DELAYS = {  # name: (dt_s from the epoch, PINT's delay in s)
+    "dd_a": (
+        [-13470401.77859121, 121421164.48679383, 270192248.8235027, 418529598.2224576],
+        [3.3884407353422787, -0.8428507307902172, -1.0961396844591391, 1.8761495594581723],
+    ),
+    "dd_e0": (
+        [-13470401.779880151, 121421164.48449692, 270192248.82195294, 418529598.2209829],
+        [7.380630363142807, 0.18834260918260687, -8.484202989222192, -2.261838089856268],
+    ),
+    "dd_fb": (
+        [-13470401.777733482, 121421164.48702292, 270192248.8221487, 418529598.222357],
+        [-1.615284523628976, 4.389464362063045, 3.434593295258052, -9.151928189894974],
+    ),
+    "ddh": (
+        [-13470401.780137382, 121421164.4864413, 270192248.8227804, 418529598.2211583],
+        [6.3498825041979, -9.146872822146682, 2.6461316772192847, -9.148822790053686],
+    ),
+    "ell1_a": (
+        [-27239274.435510367, 107652291.82769594, 256423376.16675016, 404760725.5642779],
+        [-0.34108050486048486, -0.6512099839326511, 1.0611783455678783, -1.06129327980687],
+    ),
+    "ell1_fb": (
+        [-27239274.435618747, 107652291.82751901, 256423376.1650508, 404760725.56561536],
+        [-1.1895236335368287, -2.373060065199326, 3.1111396351082274, -2.9382912913492185],
+    ),
+    "ell1h_h3": (
+        [-27239274.434776984, 107652291.82882874, 256423376.1653304, 404760725.5644004],
+        [-0.3408122343876984, -0.6505423031750479, 1.0592934887572554, -1.0616358741713985],
+    ),
+    "ell1h_h4": (
+        [-27239274.434776973, 107652291.8288286, 256423376.16533056, 404760725.5644005],
+        [-0.340812234427166, -0.6505424441853592, 1.059293634516327, -1.0616357903092022],
+    ),
+    "ell1h_h4n": (
+        [-27239274.43477685, 107652291.82882877, 256423376.16533065, 404760725.5644006],
+        [-0.3408122684379929, -0.6505424432508283, 1.0592935750440113, -1.0616357907437675],
+    ),
+    "ell1h_stig": (
+        [-27239274.43477985, 107652291.82882565, 256423376.16533074, 404760725.5643977],
+        [-0.3408132757058369, -0.6505435722307067, 1.0592956317516098, -1.0616367280196504],
+    ),
+}
+
+
+def _synthetic(name):
+    model = binary_for_par(_par(PINT_SYNTHETIC_PARS[name]))
+    return model.values, model.delay_s
+
+
+@pytest.mark.parametrize("name", sorted(PINT_SYNTHETIC_DELAYS))
+def test_synthetic_models_match_pint(name):
+    v, delay = _synthetic(name)
+    dt, ref = (np.array(x) for x in PINT_SYNTHETIC_DELAYS[name])
+    diff = np.abs(np.asarray(delay(jnp.asarray(dt), v)) - ref).max()
+    assert diff < 1 * NS, f"{name}: max |ours - PINT| = {diff / NS:.4g} ns"
+
+
+# ------------------------------------------------------------------ internal consistency
+
+
+def _circular_pair(ecc=0.0, om_deg=0.0):
+    pb_d, a1, m2, sini = 3.7, 6.5, 0.3, 0.9
+    n = 2 * math.pi / (pb_d * 86400)
+    om = math.radians(om_deg)
+    v_dd = dd.values_from_par(
+        _par(f"BINARY DD\nPB {pb_d}\nA1 {a1}\nT0 55000\nECC {ecc}\nOM {om_deg}\nM2 {m2}\nSINI {sini}")
+    )
+    v_ell1 = ell1.values_from_par(
+        _par(
+            f"BINARY ELL1\nPB {pb_d}\nA1 {a1}\nTASC 55000\nEPS1 {ecc * math.sin(om)}\nEPS2 {ecc * math.cos(om)}"
+            f"\nM2 {m2}\nSINI {sini}"
+        )
+    )
+    # TASC = T0 - OM / n: the ELL1 clock runs OM/n ahead of the DD one.
+    return v_dd, v_ell1, om / n
+
+
+def test_dd_at_zero_eccentricity_equals_ell1():
+    v_dd, v_ell1, shift = _circular_pair()
+    dt = jnp.linspace(-2e8, 2e8, 4001)
+    diff = np.abs(np.asarray(dd_delay_s(dt, v_dd)) - np.asarray(ell1_delay_s(dt + shift, v_ell1))).max()
+    assert diff < 1e-13, f"max |DD(e=0) - ELL1(eps=0)| = {diff:.3g} s"
+
+
+@pytest.mark.parametrize("ecc", [1e-3, 1e-2])
+def test_dd_at_small_eccentricity_agrees_with_ell1(ecc):
+    """ELL1 is DD expanded to third order in e, less the constant -(3/2) A1 EPS1 in the Roemer delay.
+
+    With that constant put back into ELL1's Dre (it also enters the inverse-delay terms), the two
+    agree to ~A1 e^4 (ELL1's Shapiro delay ignores e, so M2 = 0 here).
+    """
+    v_dd, v_ell1, shift = _circular_pair(ecc=ecc, om_deg=40.0)
+    dt = jnp.linspace(-2e8, 2e8, 4001)
+    delay_dd = np.asarray(dd_delay_s(dt, dict(v_dd, M2=0.0)))
+    orbits, pb = orbit.orbits_and_period(dt + shift, v_ell1)
+    phi, _ = orbit.mean_anomaly(orbits)
+    a1 = v_ell1["A1"]
+    r, r1, r2 = ell1.roemer_series(phi, v_ell1["EPS1"], v_ell1["EPS2"])
+    delay_ell1 = np.asarray(ell1.inverse_delay(a1 * (r - 1.5 * v_ell1["EPS1"]), a1 * r1, a1 * r2, 2 * math.pi / pb))
+    diff = np.abs(delay_dd - delay_ell1).max()
+    bound = 2 * float(a1) * ecc**4 + 2e-11
+    assert diff < bound, f"e = {ecc}: max |DD - ELL1| = {diff:.3g} s (bound {bound:.3g} s)"
+    # Without the constant the difference is the constant itself (and its inverse-delay terms).
+    plain = np.asarray(ell1_delay_s(dt + shift, dict(v_ell1, M2=0.0)))
+    nx = 2 * math.pi / float(v_ell1["PB"]) * float(a1)  # v/c: the inverse-delay terms' size
+    assert np.abs(delay_dd - plain + 1.5 * float(a1 * v_ell1["EPS1"])).max() < 3 * ecc * float(a1) * nx
+
+
+def test_ell1h_stigma_is_ell1_shapiro_up_to_a_constant():
+    """Freire & Wex eq. 29 is -2 M2 ln(1 - SINI sin Phi) - 2 M2 ln(1 + stigma^2)."""
+    stigma, h3 = 0.83, 2.7e-7
+    v = ell1.values_from_par(_par(PINT_SYNTHETIC_PARS["ell1h_stig"]))
+    m2 = h3 / stigma**3
+    sini = 2 * stigma / (1 + stigma**2)
+    v_ell1 = {k: x for k, x in v.items() if k not in ("H3", "STIGMA")} | {"M2": m2, "SINI": sini}
+    dt = jnp.linspace(0, 1e8, 1001)
+    diff = np.asarray(ell1_delay_s(dt, v)) - np.asarray(ell1_delay_s(dt, v_ell1))
+    np.testing.assert_allclose(diff, -2 * m2 * math.log(1 + stigma**2), rtol=0, atol=1e-15)
+
+
+def test_ell1h_harmonic_series_converges_to_the_exact_form():
+    """Harmonics 3..32 of the H3/H4 series equal Freire & Wex eq. 28 (the exact form less harmonics 0-2)."""
+    stigma, h3 = 0.5, 2.7e-7
+    phi = jnp.linspace(0, 2 * math.pi, 721)
+    series = ell1.shapiro_delay(phi, {"H3": h3, "H4": h3 * stigma, "NHARMS": float(ell1.MAX_HARMONICS)})
+    s = jnp.sin(phi)
+    exact3p = -2 * h3 / stigma**3 * (jnp.log(1 + stigma**2 - 2 * stigma * s) + 2 * stigma * s - stigma**2 * jnp.cos(2 * phi))
+    np.testing.assert_allclose(np.asarray(series), np.asarray(exact3p), rtol=0, atol=h3 * 2 * stigma**30)
+
+
+def test_kepler_solver_reaches_float64_resolution():
+    mean = jnp.linspace(0, 2 * math.pi, 20001)[:-1]
+    for e in (0.0, 1e-5, 0.3, 0.6, 0.9, 0.99):
+        u = dd.eccentric_anomaly(mean, jnp.full_like(mean, e))
+        resid = np.abs(np.asarray(u - e * jnp.sin(u) - mean)).max()
+        assert resid < 4e-15, f"e = {e}: max |u - e sin u - M| = {resid:.3g}"
+        grad = jax.vmap(jax.grad(dd.eccentric_anomaly))(mean, jnp.full_like(mean, e))
+        np.testing.assert_allclose(np.asarray(grad), np.asarray(1 / (1 - e * jnp.cos(u))), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ reading the .par
+
+
+def test_values_follow_tempo_and_pint_units():
+    v = dd.values_from_par(_par(PINT_SYNTHETIC_PARS["dd_a"]))
+    assert float(v["PB"]) == 0.3229974484 * 86400
+    assert float(v["PBDOT"]) == pytest.approx(-2.4e-12, rel=1e-15)  # |PBDOT| > 1e-7: units of 1e-12
+    assert float(v["A1DOT"]) == pytest.approx(-0.02e-12, rel=1e-15)
+    assert float(v["EDOT"]) == 2e-15  # small: taken as written
+    assert float(v["OM"]) == pytest.approx(math.radians(292.54450), rel=1e-15)
+    assert float(v["OMDOT"]) == pytest.approx(math.radians(4.226585) / (365.25 * 86400), rel=1e-15)
+    assert float(v["M2"]) == pytest.approx(1.39 * T_SUN_S, rel=1e-15)
+    assert float(v["A0"]) == 1e-6 and float(v["DTH"]) == 2e-3
+    w = ell1.values_from_par(_par(PINT_SYNTHETIC_PARS["ell1_a"]))
+    assert float(w["EPS1DOT"]) == pytest.approx(3e-12, rel=1e-15)  # PINT: EPS1DOT is in 1e-12/s
+    assert float(w["PBDOT"]) == pytest.approx(50e-12, rel=1e-15)
+    factors = ell1.par_factors(_par(PINT_SYNTHETIC_PARS["ell1_a"]))
+    assert factors["PB"] == ("PB", 86400.0) and factors["M2"] == ("M2", T_SUN_S)
+    for key, (name, factor) in dd.par_factors(_par(PINT_SYNTHETIC_PARS["dd_a"])).items():
+        par_value = _par(PINT_SYNTHETIC_PARS["dd_a"]).get(name)
+        if par_value is not None:
+            assert float(v[key]) == pytest.approx(factor * par_value.as_float(), rel=1e-15), key
+
+
+def test_binary_for_par_picks_model_and_epoch():
+    assert binary_for_par(_par("PSR J0000+0000\nF0 1")) is None
+    ell = binary_for_par(_par(PINT_SYNTHETIC_PARS["ell1h_h4"]))
+    assert (ell.name, ell.epoch, ell.delay_s) == ("ELL1H", "TASC", ell1_delay_s)
+    assert float(ell.values["NHARMS"]) == 7.0  # PINT: at least 7 harmonics with H4
+    ddm = binary_for_par(_par(PINT_SYNTHETIC_PARS["ddh"]))
+    assert (ddm.name, ddm.epoch, ddm.delay_s) == ("DDH", "T0", dd_delay_s)
+
+
+def test_zero_eccentricity_zeroes_om_as_pint_does():
+    v = dd.values_from_par(_par(PINT_SYNTHETIC_PARS["dd_e0"]))
+    assert float(v["OM"]) == 0.0 and float(v["OMDOT"]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        ("BINARY ELL1\nPB 1.2\nFB0 9.6e-6\nA1 1\nTASC 55000", 3, "both PB and FB0"),
+        ("BINARY ELL1\nFB0 9.6e-6\nFB2 1e-28\nA1 1\nTASC 55000", 3, "FB1 is missing"),
+        ("BINARY ELL1\nPB 1.2\nA1 1\nTASC 55000\nSINI 1.2\nM2 0.2", 5, "SINI must lie in [0, 1]"),
+        ("BINARY ELL1\nPB 1.2\nA1 1\nTASC 55000\nM2 -0.2", 5, "M2 cannot be negative"),
+        ("BINARY ELL1\nPB 1.2\nA1 1", None, "needs TASC"),
+        ("BINARY ELL1\nPB 0\nA1 1\nTASC 55000", 2, "PB must be positive"),
+        ("BINARY ELL1H\nPB 1.2\nA1 1\nTASC 55000\nH3 1e-7\nH4 1e-7\nSTIGMA 0.5", 6, "H4 or STIGMA"),
+        ("BINARY ELL1H\nPB 1.2\nA1 1\nTASC 55000\nH3 1e-7\nSTIGMA 0", 6, "STIGMA must be positive"),
+        ("BINARY ELL1H\nPB 1.2\nA1 1\nTASC 55000\nH3 0\nH4 1e-7", 6, "nonzero H3"),
+        ("BINARY DD\nPB 1.2\nA1 1\nT0 55000\nECC 1.0", 5, "ECC must lie in [0, 1)"),
+        ("BINARY DD\nPB 1.2\nA1 1\nT0 55000\nECC 0.1\nSINI -0.1", 6, "SINI must lie in [0, 1]"),
+        ("BINARY DDH\nPB 1.2\nA1 1\nT0 55000\nH3 1e-7", None, "needs STIGMA"),
+        ("BINARY DD\nPB 1.2\nA1 1\nT0 55000\nX2DOT 1e-20", 5, "X2DOT"),
+        ("BINARY BT\nPB 1.2\nA1 1\nT0 55000", 1, "BINARY BT is not supported"),
+    ],
+)
+def test_bad_binary_parameters_are_input_errors(text, line, words):
+    with pytest.raises(InputError) as err:
+        binary_for_par(_par(text, "bad.par"))
+    assert err.value.path == "bad.par" and err.value.line == line, str(err.value)
+    assert words in err.value.problem, str(err.value)
