@@ -204,3 +204,30 @@ def test_toas_missing_ephemeris_is_a_clean_error(tmp_path):
     res = run_cli("toas", par, TT_TIM, "--clock-dir", DATASETS.parent / "clock")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "ephemeris DE999 not found" in res.stderr and "jugbayes ephem download DE999" in res.stderr
+
+
+# ---------------------------------------------------------------- residuals
+
+J1744_PAR = DATASETS / "J1744-1134" / "J1744-1134.basic.par"
+J1744_TIM = DATASETS / "J1744-1134" / "J1744-1134.Rcvr1_2.GASP.8y.x.tim"
+
+
+def test_residuals_table_plot_and_mean_modes(tmp_path, capsys):
+    import numpy as np
+
+    out, png = tmp_path / "r.csv", tmp_path / "r.png"
+    assert main(["residuals", str(J1744_PAR), str(J1744_TIM), "--out", str(out), "--plot", str(png), *_SOURCES]) == 0
+    summary_line = capsys.readouterr().out
+    assert "1462 TOAs: weighted rms" in summary_line and "chi2" in summary_line
+    lines = out.read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:6] == ["index", "mjd_utc", "freq_mhz", "error_us", "residual_s", "phase_residual"]
+    assert {"delay_roemer_s", "delay_shapiro_s", "delay_dispersion_s"} <= set(header) and len(lines) == 1463
+    table = np.array([[float(x) for x in line.split(",")[2:]] for line in lines[1:]])
+    resid, err = table[:, 2], table[:, 1]
+    w = 1 / err**2
+    assert abs(np.sum(w * resid) / np.sum(w)) < 1e-15  # weighted mean removed (the default)
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["residuals", str(J1744_PAR), str(J1744_TIM), "--no-mean", *_SOURCES]) == 0
+    raw = np.array([float(line.split(",")[4]) for line in capsys.readouterr().out.splitlines()[1:]])
+    assert abs(raw.mean()) > 1e-9 and np.allclose(raw - np.sum(w * raw) / np.sum(w), resid, atol=1e-15)
