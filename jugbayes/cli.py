@@ -93,6 +93,78 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
     return 0
 
 
+def _free_list(model, args) -> tuple[str, ...]:
+    """The parameters to fit: the .par's free ones, or --fit, less --freeze."""
+    from jugbayes.errors import JugbayesError
+
+    free = list(model.free)
+    if args.fit:
+        free = [n.strip().upper() for n in args.fit.split(",") if n.strip()]
+    for n in (args.freeze or "").split(","):
+        if n.strip() and n.strip().upper() in free:
+            free.remove(n.strip().upper())
+    unknown = [n for n in free if n not in model.names]
+    if unknown:
+        raise JugbayesError(f"cannot fit {', '.join(unknown)}: not a continuous parameter of this model "
+                            f"(it has {', '.join(model.names[:12])}{', ...' if len(model.names) > 12 else ''})")
+    if not free:
+        raise JugbayesError("nothing to fit: the .par frees no parameter; choose some with --fit")
+    return tuple(free)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from jugbayes.errors import JugbayesError
+    from jugbayes.fit.wls import fit_wls
+    from jugbayes.io import read_par, read_tim, write_par
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.report.fitted_par import fitted_values, updated_par
+
+    if args.method != "wls":
+        raise JugbayesError(f"--method {args.method} is not available yet (stage two, NUTS, is being built)")
+    if args.out_par and Path(args.out_par).exists() and Path(args.out_par).resolve() == Path(args.par).resolve():
+        raise JugbayesError(f"{args.out_par}: refusing to overwrite the input .par; choose another --out-par")
+    par = read_par(args.par)
+    toas = read_tim(args.tim)
+    model = build_model(par, toas, clock_dir=args.clock_dir, ephem_file=args.ephem_file,
+                        strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
+    result = fit_wls(model, _free_list(model, args))
+    values = fitted_values(model, result)
+    print(f"{'parameter':<12} {'pre-fit':>26} {'post-fit':>26} {'uncertainty':>12} {'change/sigma':>12}")
+    for v in values:
+        change = float(v.value - v.prefit) / v.uncertainty if v.uncertainty > 0 else float("nan")
+        print(f"{v.name:<12} {v.prefit:>26.17g} {v.value:>26.17g} {v.uncertainty:>12.4g} {change:>12.3f}")
+    print(f"chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
+          f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
+          f"{'converged' if result.converged else 'NOT converged'}")
+    if args.out_par:
+        write_par(updated_par(par, values), args.out_par, protect=tuple(toas.files))
+        print(f"wrote {args.out_par}")
+    if args.summary:
+        names = [n for n in result.names]
+        summary = {
+            "method": "wls", "par": args.par, "tim": args.tim, "ntoas": len(toas),
+            "params": {v.name: {"value": str(v.value), "uncertainty": v.uncertainty, "prefit": str(v.prefit)}
+                       for v in values},
+            "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,
+            "wrms_us": result.wrms_postfit_us, "wrms_prefit_us": result.wrms_prefit_us,
+            "iterations": result.iterations, "converged": result.converged, "dropped": result.dropped,
+            "covariance": {"params": names, "units": [model.units.get(n, "turns") for n in names],
+                           "matrix": np.asarray(result.covariance).tolist()},
+        }
+        Path(args.summary).write_text(json.dumps(summary, indent=1))
+        print(f"wrote {args.summary}")
+    if args.plot:
+        from jugbayes.report.plots import plot_prefit_postfit
+
+        pre = np.asarray(model.residuals()["time_s"])
+        plot_prefit_postfit(toas, pre, result.residuals_s, args.plot, title=par.pulsar or Path(args.par).stem)
+    return 0
+
+
 def _cmd_ephem_download(args: argparse.Namespace) -> int:
     from jugbayes.geometry.ephemeris import NAIF_URL, download_ephemeris
 
@@ -173,6 +245,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(mean_mode="wmean")
     _add_time_transfer_options(p)
     p.set_defaults(func=_cmd_residuals)
+
+    p = sub.add_parser(
+        "fit",
+        help="fit the timing model: --method wls (stage one; GLS with correlated noise coming)",
+        description="Fit the .par's free parameters (or --fit/--freeze) to the TOAs by Gauss-Newton weighted least "
+        "squares with a column-scaled SVD solve, starting from the .par.  Prints pre-fit, post-fit, uncertainty "
+        "and change in sigma per parameter; writes a new .par (never the input) and a JSON summary.",
+    )
+    p.add_argument("par", metavar="PAR", help="timing model (.par)")
+    p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
+    p.add_argument("--method", choices=("wls", "nuts"), default="wls", help="wls (default); nuts is coming")
+    p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here")
+    p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
+    p.add_argument("--plot", metavar="OUT.png", help="draw pre- and post-fit residuals")
+    p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")
+    p.add_argument("--freeze", metavar="P3,P4", help="hold these parameters fixed")
+    _add_time_transfer_options(p)
+    p.set_defaults(func=_cmd_fit)
 
     from jugbayes.timescales.clocksource import add_clock_parser
 

@@ -231,3 +231,30 @@ def test_residuals_table_plot_and_mean_modes(tmp_path, capsys):
     assert main(["residuals", str(J1744_PAR), str(J1744_TIM), "--no-mean", *_SOURCES]) == 0
     raw = np.array([float(line.split(",")[4]) for line in capsys.readouterr().out.splitlines()[1:]])
     assert abs(raw.mean()) > 1e-9 and np.allclose(raw - np.sum(w * raw) / np.sum(w), resid, atol=1e-15)
+
+
+# ---------------------------------------------------------------- fit
+
+def test_fit_wls_writes_par_summary_and_plot(tmp_path, capsys):
+    out_par, summary, png = tmp_path / "f.par", tmp_path / "f.json", tmp_path / "f.png"
+    args = ["fit", str(NGC_PAR), str(NGC_TIM), "--method", "wls", "--out-par", str(out_par), "--summary", str(summary),
+            "--plot", str(png), "--clk", "TT(BIPM2023)", *_SOURCES]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "converged" in text and "F0" in text and "chi2" in text
+    data = json.loads(summary.read_text())
+    assert set(data["params"]) == {"RAJ", "DECJ", "F0", "F1", "DM"}
+    assert data["converged"] and data["dof"] == 62 - 6
+    assert data["covariance"]["params"][-1] == "OFFSET" and len(data["covariance"]["matrix"]) == 6
+    assert float(data["params"]["RAJ"]["value"]) == pytest.approx(17.8146667630, abs=1e-9)  # decimal hours
+    assert "RAJ" in out_par.read_text() and png.read_bytes()[:4] == b"\x89PNG"
+    assert NGC_PAR.read_text() != out_par.read_text()
+
+
+def test_fit_refuses_bad_requests(tmp_path):
+    res = run_cli("fit", NGC_PAR, NGC_TIM, "--out-par", NGC_PAR, *_SOURCES)
+    assert res.returncode == 2 and "refusing to overwrite" in res.stderr
+    res = run_cli("fit", NGC_PAR, NGC_TIM, "--fit", "F0,BOGUS", *_SOURCES)
+    assert res.returncode == 2 and "cannot fit BOGUS" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("fit", NGC_PAR, NGC_TIM, "--method", "nuts", *_SOURCES)
+    assert res.returncode == 2 and "not available yet" in res.stderr

@@ -32,3 +32,22 @@ def plot_residuals(toas, resid_s: np.ndarray, path: str | os.PathLike, title: st
     ax.set_title(title, fontsize="medium")
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_prefit_postfit(toas, prefit_s: np.ndarray, postfit_s: np.ndarray, path, title: str = "") -> None:
+    """Pre-fit and post-fit residuals (us) against MJD, two panels sharing the time axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    w = 1.0 / np.asarray(toas.error_us) ** 2
+    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True, constrained_layout=True)
+    for ax, r, label in ((axes[0], prefit_s, "pre-fit"), (axes[1], postfit_s, "post-fit")):
+        r = r - np.sum(w * r) / np.sum(w)
+        ax.errorbar(toas.mjd, r * 1e6, yerr=toas.error_us, fmt=".", ms=3, lw=0.6)
+        ax.set_ylabel(f"{label} (us)")
+    axes[1].set_xlabel("MJD")
+    axes[0].set_title(title, fontsize="medium")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,92 @@
+"""WLS fits against PINT's (``*.pint_fit.json``), read-back of the written .par, degeneracy warnings."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS
+
+from jugbayes.fit.wls import DegenerateFitWarning, fit_wls
+from jugbayes.io import read_par, read_tim, write_par
+from jugbayes.model.timing_model import build_model
+from jugbayes.report.fitted_par import fitted_values, updated_par
+
+_PINT_CLK = {"NGC6440E": "TT(BIPM2023)"}  # PINT's reading of CLK UTC(NIST)
+_cache: dict = {}
+
+
+def _model(name):
+    if name not in _cache:
+        par_rel, tim_rel = PINT_DATASETS[name]
+        par = read_par(DATASETS / par_rel, warn=False)
+        ephem = (par.get("EPHEM").value if par.get("EPHEM") else "DE421").lower()
+        _cache[name] = build_model(par, read_tim(DATASETS / tim_rel), clock_dir=CLOCK_DIR,
+                                   ephem_file=EPHEM_DIR / f"{ephem}.bsp", clk=_PINT_CLK.get(name))
+    return _cache[name]
+
+
+def _pint(name):
+    folder = DATASETS / PINT_DATASETS[name][0].split("/")[0]
+    return json.loads(next(folder.glob("*.pint_fit.json")).read_text())
+
+
+@pytest.mark.parametrize("name", ["NGC6440E", "J0613-0200_dfg12", "B1855+09_dfg12"])
+def test_wls_matches_pint(name):
+    """Same free parameters as PINT (it also frees DMX_0001 when a .par gives no flag): values within 0.1 sigma,
+    uncertainties within 2%, chi2 within 0.1%."""
+    model, pint = _model(name), _pint(name)
+    ref = pint["DownhillWLSFitter"]
+    result = fit_wls(model, tuple(pint["free_params"]))
+    assert result.converged
+    assert abs(result.chi2 / ref["chi2"] - 1) < 1e-3, (result.chi2, ref["chi2"])
+    values = {v.name: v for v in fitted_values(model, result)}
+    assert set(values) == set(ref["params"])
+    for pname, pv in ref["params"].items():
+        ours = values[pname]
+        assert abs(float(ours.value) - pv["value"]) <= 0.1 * pv["uncertainty"], pname
+        assert abs(ours.uncertainty / pv["uncertainty"] - 1) <= 0.02, pname
+
+
+def test_written_par_gives_the_fitted_residuals(tmp_path):
+    model = _model("NGC6440E")
+    result = fit_wls(model)
+    out = tmp_path / "fitted.par"
+    write_par(updated_par(model.par, fitted_values(model, result)), out)
+    again = build_model(read_par(out, warn=False), read_tim(DATASETS / PINT_DATASETS["NGC6440E"][1]),
+                        clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp", clk="TT(BIPM2023)")
+    refit_resid = np.asarray(again.residuals()["time_s"])
+    diff = refit_resid - result.residuals_s
+    assert np.abs(diff - diff.mean()).max() < 1e-9  # the constant is the fitted phase offset
+    assert math.isclose(float(np.sum((refit_resid - refit_resid.mean()) ** 2)),
+                        float(np.sum((result.residuals_s - result.residuals_s.mean()) ** 2)), rel_tol=1e-6)
+
+
+def test_degenerate_combination_is_named(tmp_path):
+    """A JUMP on every TOA (but not the TZR reference) is the phase offset over again: one direction is
+    dropped, with a warning naming both."""
+    from jugbayes.io import write_tim
+
+    par_rel, tim_rel = PINT_DATASETS["NGC6440E"]
+    toas = read_tim(DATASETS / tim_rel)
+    for flags in toas.flags:
+        flags["be"] = "GUPPI"
+    write_tim(toas, tmp_path / "j.tim")
+    (tmp_path / "j.par").write_text((DATASETS / par_rel).read_text() + "JUMP -be GUPPI 0.0 1\n")
+    model = build_model(read_par(tmp_path / "j.par", warn=False), read_tim(tmp_path / "j.tim"),
+                        clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp", clk="TT(BIPM2023)")
+    with pytest.warns(DegenerateFitWarning, match=r"JUMP1.*OFFSET|OFFSET.*JUMP1"):
+        result = fit_wls(model)
+    assert result.dropped and result.converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        plain = fit_wls(_model("NGC6440E"))
+    assert result.chi2 == pytest.approx(plain.chi2, rel=1e-6)
+
+
+def test_unknown_parameter_is_refused():
+    with pytest.raises(KeyError, match="NOPE"):
+        fit_wls(_model("NGC6440E"), ("F0", "NOPE"))
