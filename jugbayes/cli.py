@@ -131,13 +131,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     toas = read_tim(args.tim)
     model = build_model(par, toas, clock_dir=args.clock_dir, ephem_file=args.ephem_file,
                         strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
-    result = fit_wls(model, _free_list(model, args))
+    from jugbayes.model.noise import noise_for_model
+
+    noise = noise_for_model(model)
+    result = fit_wls(model, _free_list(model, args), noise=noise)
+    kind = "GLS" if noise.correlated else "WLS"
     values = fitted_values(model, result)
     print(f"{'parameter':<12} {'pre-fit':>26} {'post-fit':>26} {'uncertainty':>12} {'change/sigma':>12}")
     for v in values:
         change = float(v.value - v.prefit) / v.uncertainty if v.uncertainty > 0 else float("nan")
         print(f"{v.name:<12} {v.prefit:>26.17g} {v.value:>26.17g} {v.uncertainty:>12.4g} {change:>12.3f}")
-    print(f"chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
+    print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
           f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
           f"{'converged' if result.converged else 'NOT converged'}")
     if args.out_par:
@@ -146,7 +150,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.summary:
         names = [n for n in result.names]
         summary = {
-            "method": "wls", "par": args.par, "tim": args.tim, "ntoas": len(toas),
+            "method": "wls", "solver": kind.lower(), "par": args.par, "tim": args.tim, "ntoas": len(toas),
             "params": {v.name: {"value": str(v.value), "uncertainty": v.uncertainty, "prefit": str(v.prefit)}
                        for v in values},
             "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,

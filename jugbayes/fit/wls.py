@@ -68,9 +68,19 @@ def _wrms_us(r: np.ndarray, sigma_s: np.ndarray) -> float:
     return float(np.sqrt(np.sum(w * (r - mean) ** 2) / np.sum(w)) * 1e6)
 
 
-def _make_step(model, free: tuple[str, ...], with_offset: bool):
-    """A jitted ``x -> (resid, chi2, step, cov, singular values, scaled V)`` for offsets ``x`` of ``free``."""
+def _make_step(model, free: tuple[str, ...], with_offset: bool, basis: np.ndarray, weights_s2: np.ndarray):
+    """A jitted ``(x, sigma) -> (resid, chi2, step, cov, singular values, V, kept)`` for offsets ``x``.
+
+    GLS by augmentation: the noise basis T (weights phi) joins the design matrix and each noise column
+    gets a prior row 1/sqrt(phi), so one column-scaled SVD of [[J/sigma, T/sigma], [0, phi^-1/2]]
+    solves for the timing step marginalised over the noise.  With no basis this is plain WLS.
+    chi2 is r^T C^-1 r with C = N + T phi T^T + (offset, infinite variance), by the Woodbury identity.
+    """
     base = model.zero_params()
+    t_mat = jnp.asarray(basis)
+    phi = jnp.asarray(weights_s2)
+    n_noise = t_mat.shape[1]
+    n_par = len(free) + (1 if with_offset else 0)
 
     def resid(x):
         p = dict(base)
@@ -82,40 +92,65 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool):
             p["PHOFF"] = x[-1]
         return model.residual_fn(p, model.data)["time_s"]
 
+    def chi2_of(r, sigma_s):
+        b = r / sigma_s
+        if n_noise == 0:
+            return jnp.sum(b * b)
+        u = jnp.hstack([t_mat, jnp.ones((t_mat.shape[0], 1))]) / sigma_s[:, None]
+        inv_phi = jnp.concatenate([1.0 / phi, jnp.array([1e-40])])
+        chol = jnp.linalg.cholesky(jnp.diag(inv_phi) + u.T @ u)
+        z = jax.scipy.linalg.solve_triangular(chol, u.T @ b, lower=True)
+        return jnp.sum(b * b) - jnp.sum(z * z)
+
     @jax.jit
     def step(x, sigma_s):
         r = resid(x)
         jac = jax.jacfwd(resid)(x)
-        a = jac / sigma_s[:, None]
-        b = r / sigma_s
+        top = jnp.hstack([jac, t_mat]) / sigma_s[:, None]
+        if n_noise:
+            prior = jnp.hstack([jnp.zeros((n_noise, n_par)), jnp.diag(1.0 / jnp.sqrt(phi))])
+            a = jnp.vstack([top, prior])
+            b = jnp.concatenate([r / sigma_s, jnp.zeros(n_noise)])
+        else:
+            a, b = top, r / sigma_s
         norms = jnp.sqrt(jnp.sum(a * a, axis=0))
         norms = jnp.where(norms > 0, norms, 1.0)
-        u, s, vt = jnp.linalg.svd(a / norms, full_matrices=False)
-        keep = s > RCOND * s[0]
-        s_inv = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
+        u, sv, vt = jnp.linalg.svd(a / norms, full_matrices=False)
+        keep = sv > RCOND * sv[0]
+        s_inv = jnp.where(keep, 1.0 / jnp.where(keep, sv, 1.0), 0.0)
         dx = -(vt.T @ (s_inv * (u.T @ b))) / norms
         cov = ((vt.T * s_inv**2) @ vt) / jnp.outer(norms, norms)
-        return r, jnp.sum(b * b), dx, cov, s, vt, keep
+        return r, chi2_of(r, sigma_s), dx[:n_par], cov[:n_par, :n_par], sv, vt[:, :n_par], keep
 
-    return step, resid
+    return step, resid, chi2_of
 
 
 def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray | None = None, max_iter: int = 20,
-            tol_sigma: float = 1e-3, tol_chi2: float = 1e-6) -> FitResult:
-    """Fit the free parameters (default: the .par's) by WLS; the model's TOA errors unless ``sigma_us``."""
+            tol_sigma: float = 1e-3, tol_chi2: float = 1e-6, noise=None) -> FitResult:
+    """Fit the free parameters (default: the .par's) by WLS, or GLS when ``noise`` has correlated parts.
+
+    TOA errors: ``sigma_us`` if given, else the .tim's scaled by the noise model's EFAC/EQUAD (if any).
+    """
+    from jugbayes.model.noise import scaled_sigma_s
+
     free = tuple(model.free if free is None else free)
     unknown = [n for n in free if n not in model.names]
     if unknown:
         raise KeyError(f"not parameters of this model: {', '.join(unknown)}")
     with_offset = "PHOFF" not in free
-    sigma_s = jnp.asarray((model.prep.toas.error_us[:-1] if sigma_us is None else sigma_us) * 1e-6)
+    raw = np.asarray(model.prep.toas.error_us[:-1] if sigma_us is None else sigma_us) * 1e-6
+    if noise is not None and sigma_us is None:
+        raw = np.asarray(scaled_sigma_s(raw, noise.equad_mask, noise.equad_s, noise.efac_mask, noise.efac))
+    sigma_s = jnp.asarray(raw)
+    basis = noise.basis() if noise is not None and noise.correlated else np.zeros((len(raw), 0))
+    weights = noise.weights_s2() if noise is not None and noise.correlated else np.zeros(0)
     names = free + ((OFFSET,) if with_offset else ())
-    step, resid = _make_step(model, free, with_offset)
+    step, resid, chi2_of = _make_step(model, free, with_offset, basis, weights)
     x = jnp.zeros(len(names))
     r, chi2, dx, cov, s, vt, keep = step(x, sigma_s)
     r0 = np.asarray(model.residual_fn(model.zero_params(), model.data)["time_s"])
-    chi2_prefit = float(np.sum((r0 / np.asarray(sigma_s)) ** 2))
-    wrms_pre = _wrms_us(r0, np.asarray(sigma_s))
+    chi2_prefit = float(chi2_of(jnp.asarray(r0), sigma_s))
+    wrms_pre = _wrms_us(r0, raw)
     dropped = _report_degenerate(names, np.asarray(s), np.asarray(vt), np.asarray(keep))
     converged, iterations = False, 0
     for iterations in range(1, max_iter + 1):
@@ -134,10 +169,8 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
             break
     cov = np.asarray(cov)
     r = np.asarray(r)
-    n = len(r)
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,
-                     n - len(names), wrms_pre, _wrms_us(r, np.asarray(sigma_s)), iterations, converged, r,
-                     r / np.asarray(sigma_s), dropped)
+                     len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped)
 
 
 def _report_degenerate(names, s, vt, keep) -> list[str]:
