@@ -295,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jugbayes`` console script."""
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
+    if args.command in ("residuals", "fit"):
+        from jugbayes.config import enable_compilation_cache
+
+        enable_compilation_cache()
     try:
         return args.func(args)
     except JugbayesError as exc:

@@ -28,3 +28,21 @@ def enable_x64() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+
+
+def enable_compilation_cache() -> None:
+    """Keep JAX's compiled programs on disk so a second run of a command skips compilation.
+
+    ``$JUGBAYES_CACHE_DIR/jax`` (else ``~/.cache/jugbayes/jax``); ``JUGBAYES_NO_JAX_CACHE=1`` turns it off.
+    """
+    import os
+    from pathlib import Path
+
+    if os.environ.get("JUGBAYES_NO_JAX_CACHE"):
+        return
+    import jax
+
+    base = os.environ.get("JUGBAYES_CACHE_DIR")
+    root = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jugbayes"
+    jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

@@ -68,7 +68,7 @@ def _wrms_us(r: np.ndarray, sigma_s: np.ndarray) -> float:
     return float(np.sqrt(np.sum(w * (r - mean) ** 2) / np.sum(w)) * 1e6)
 
 
-def _make_step(model, free: tuple[str, ...], with_offset: bool, basis: np.ndarray, weights_s2: np.ndarray):
+def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
     """A jitted ``(x, sigma) -> (resid, chi2, step, cov, singular values, V, kept)`` for offsets ``x``.
 
     GLS by augmentation: the noise basis T (weights phi) joins the design matrix and each noise column
@@ -76,10 +76,11 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, basis: np.ndarra
     solves for the timing step marginalised over the noise.  With no basis this is plain WLS.
     chi2 is r^T C^-1 r with C = N + T phi T^T + (offset, infinite variance), by the Woodbury identity.
     """
+    key = (free, with_offset, n_noise)
+    cache = model.__dict__.setdefault("_fit_steps", {})
+    if key in cache:  # a re-fit of the same model reuses the compiled step
+        return cache[key]
     base = model.zero_params()
-    t_mat = jnp.asarray(basis)
-    phi = jnp.asarray(weights_s2)
-    n_noise = t_mat.shape[1]
     n_par = len(free) + (1 if with_offset else 0)
 
     def resid(x):
@@ -92,7 +93,7 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, basis: np.ndarra
             p["PHOFF"] = x[-1]
         return model.residual_fn(p, model.data)["time_s"]
 
-    def chi2_of(r, sigma_s):
+    def chi2_of(r, sigma_s, t_mat, phi):
         b = r / sigma_s
         if n_noise == 0:
             return jnp.sum(b * b)
@@ -103,7 +104,7 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, basis: np.ndarra
         return jnp.sum(b * b) - jnp.sum(z * z)
 
     @jax.jit
-    def step(x, sigma_s):
+    def step(x, sigma_s, t_mat, phi):
         r = resid(x)
         jac = jax.jacfwd(resid)(x)
         top = jnp.hstack([jac, t_mat]) / sigma_s[:, None]
@@ -120,9 +121,10 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, basis: np.ndarra
         s_inv = jnp.where(keep, 1.0 / jnp.where(keep, sv, 1.0), 0.0)
         dx = -(vt.T @ (s_inv * (u.T @ b))) / norms
         cov = ((vt.T * s_inv**2) @ vt) / jnp.outer(norms, norms)
-        return r, chi2_of(r, sigma_s), dx[:n_par], cov[:n_par, :n_par], sv, vt[:, :n_par], keep
+        return r, chi2_of(r, sigma_s, t_mat, phi), dx[:n_par], cov[:n_par, :n_par], sv, vt[:, :n_par], keep
 
-    return step, resid, chi2_of
+    cache[key] = (step, resid, jax.jit(chi2_of))
+    return cache[key]
 
 
 def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray | None = None, max_iter: int = 20,
@@ -145,11 +147,12 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     basis = noise.basis() if noise is not None and noise.correlated else np.zeros((len(raw), 0))
     weights = noise.weights_s2() if noise is not None and noise.correlated else np.zeros(0)
     names = free + ((OFFSET,) if with_offset else ())
-    step, resid, chi2_of = _make_step(model, free, with_offset, basis, weights)
+    step_fn, resid, chi2_fn = _make_step(model, free, with_offset, basis.shape[1])
+    t_mat, phi = jnp.asarray(basis), jnp.asarray(weights)
+    step = lambda x, sig: step_fn(x, sig, t_mat, phi)  # noqa: E731
     x = jnp.zeros(len(names))
     r, chi2, dx, cov, s, vt, keep = step(x, sigma_s)
-    r0 = np.asarray(model.residual_fn(model.zero_params(), model.data)["time_s"])
-    chi2_prefit = float(chi2_of(jnp.asarray(r0), sigma_s))
+    r0, chi2_prefit = np.asarray(r), float(chi2)  # the first step is taken at the .par's values
     wrms_pre = _wrms_us(r0, raw)
     dropped = _report_degenerate(names, np.asarray(s), np.asarray(vt), np.asarray(keep))
     converged, iterations = False, 0
