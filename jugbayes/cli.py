@@ -123,8 +123,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from jugbayes.model.timing_model import build_model
     from jugbayes.report.fitted_par import fitted_values, updated_par
 
-    if args.method != "wls":
-        raise JugbayesError(f"--method {args.method} is not available yet (stage two, NUTS, is being built)")
+    if args.method == "nuts" and not args.outdir:
+        raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
     if args.out_par and Path(args.out_par).exists() and Path(args.out_par).resolve() == Path(args.par).resolve():
         raise JugbayesError(f"{args.out_par}: refusing to overwrite the input .par; choose another --out-par")
     par = read_par(args.par)
@@ -161,12 +161,48 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         }
         Path(args.summary).write_text(json.dumps(summary, indent=1))
         print(f"wrote {args.summary}")
+    if args.method == "nuts":
+        _run_nuts(args, model, result, noise)
     if args.plot:
         from jugbayes.report.plots import plot_prefit_postfit
 
         pre = np.asarray(model.residuals()["time_s"])
         plot_prefit_postfit(toas, pre, result.residuals_s, args.plot, title=par.pulsar or Path(args.par).stem)
     return 0
+
+
+def _run_nuts(args, model, fit, noise) -> None:
+    """Stage two after the fit: NUTS posterior, saved as netCDF, summary table and posterior .par."""
+    from types import SimpleNamespace
+
+    import arviz as az
+    import numpy as np
+
+    from jugbayes.io import write_par
+    from jugbayes.report.fitted_par import fitted_values, updated_par
+    from jugbayes.sample.nuts import sample_nuts, to_inference_data
+
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    result = sample_nuts(model, fit, noise, chains=args.chains, warmup=args.warmup, samples=args.samples,
+                         seed=args.seed, progress=sys.stderr.isatty())
+    idata = to_inference_data(model, result, fit)
+    idata.to_netcdf(outdir / "posterior.nc")
+    summary = az.summary(idata, round_to="none", hdi_prob=0.94)
+    (outdir / "summary.csv").write_text(summary.to_csv())
+    steps = result.sample_stats["num_steps"]
+    divergences = int(result.sample_stats["diverging"].sum())
+    print(f"NUTS: {args.chains} chains x {args.samples} draws; {divergences} divergences; mean leapfrog steps "
+          f"{steps.mean():.1f}")
+    print(summary[["mean", "sd", "ess_bulk", "ess_tail", "r_hat"]].to_string(float_format=lambda v: f"{v:.6g}"))
+    if (summary["r_hat"] > 1.01).any() or (summary["ess_bulk"] < 400).any() or divergences:
+        print("warning: R-hat > 1.01, ESS < 400 or divergences: do not trust this posterior yet", file=sys.stderr)
+    # Medians and sds of the offsets (model units), turned into .par values exactly as for the fit.
+    flat = result.samples.reshape(-1, len(result.names))
+    medians = SimpleNamespace(names=result.names, offsets=np.median(flat, axis=0), sigma=flat.std(axis=0))
+    values = fitted_values(model, medians)
+    write_par(updated_par(model.par, values), outdir / "posterior.par", protect=tuple(model.prep.toas.files[:1]))
+    print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
 
 
 def _cmd_ephem_download(args: argparse.Namespace) -> int:
@@ -259,7 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("par", metavar="PAR", help="timing model (.par)")
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
-    p.add_argument("--method", choices=("wls", "nuts"), default="wls", help="wls (default); nuts is coming")
+    p.add_argument("--method", choices=("wls", "nuts"), default="wls",
+                   help="wls (default; GLS with correlated noise), or nuts: the fit, then a NUTS posterior")
+    p.add_argument("--outdir", metavar="DIR", help="for nuts: where the posterior, summary and .par go")
+    p.add_argument("--chains", type=int, default=4, help="NUTS chains (default 4)")
+    p.add_argument("--warmup", type=int, default=500, help="NUTS warm-up draws per chain (default 500)")
+    p.add_argument("--samples", type=int, default=1000, help="NUTS draws per chain (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same samples)")
     p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here")
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="draw pre- and post-fit residuals")

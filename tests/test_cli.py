@@ -257,4 +257,19 @@ def test_fit_refuses_bad_requests(tmp_path):
     res = run_cli("fit", NGC_PAR, NGC_TIM, "--fit", "F0,BOGUS", *_SOURCES)
     assert res.returncode == 2 and "cannot fit BOGUS" in res.stderr and "Traceback" not in res.stderr
     res = run_cli("fit", NGC_PAR, NGC_TIM, "--method", "nuts", *_SOURCES)
-    assert res.returncode == 2 and "not available yet" in res.stderr
+    assert res.returncode == 2 and "needs --outdir" in res.stderr
+
+
+def test_fit_nuts_writes_posterior(tmp_path, capsys):
+    import arviz as az
+
+    out = tmp_path / "post"
+    assert main(["fit", str(NGC_PAR), str(NGC_TIM), "--method", "nuts", "--outdir", str(out), "--chains", "2",
+                 "--warmup", "200", "--samples", "300", "--clk", "TT(BIPM2023)", *_SOURCES]) == 0
+    text = capsys.readouterr().out
+    assert "NUTS: 2 chains x 300 draws" in text and "r_hat" in text
+    idata = az.from_netcdf(out / "posterior.nc")
+    assert idata.posterior["F0"].shape == (2, 300)
+    assert "F0" in (out / "summary.csv").read_text()
+    post = (out / "posterior.par").read_text()
+    assert "F0" in post and "61.4854765543" in post
