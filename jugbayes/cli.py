@@ -205,6 +205,22 @@ def _run_nuts(args, model, fit, noise) -> None:
     print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from jugbayes.io import read_par, read_tim, write_tim
+    from jugbayes.simulate import simulate
+
+    par = read_par(args.par)
+    template = read_tim(args.tim)
+    toas = simulate(par, template, seed=args.seed, noise=not args.no_noise, clock_dir=args.clock_dir,
+                    ephem_file=args.ephem_file, strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
+    if Path(args.out).exists() and Path(args.out).resolve() == Path(args.par).resolve():
+        raise JugbayesError(f"{args.out}: refusing to overwrite the input .par")
+    write_tim(toas, args.out)
+    print(f"wrote {args.out}: {len(toas)} TOAs with zero residual under {args.par}"
+          + ("" if args.no_noise else f", plus noise (seed {args.seed})"))
+    return 0
+
+
 def _cmd_ephem_download(args: argparse.Namespace) -> int:
     from jugbayes.geometry.ephemeris import NAIF_URL, download_ephemeris
 
@@ -309,6 +325,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze", metavar="P3,P4", help="hold these parameters fixed")
     _add_time_transfer_options(p)
     p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulated TOAs: a template .tim's sites, frequencies and errors, zero residual under PAR, plus noise",
+        description="Move each TOA of TIM until PAR predicts it exactly (residual < 1e-11 s), then add white noise "
+        "(errors scaled by EFAC/EQUAD), ECORR jitter and red noise from PAR's noise model.  Same seed, same file.",
+    )
+    p.add_argument("par", metavar="PAR", help="timing model (.par) the TOAs must follow")
+    p.add_argument("tim", metavar="TIM", help="template TOAs (.tim): sites, frequencies, errors, flags")
+    p.add_argument("--out", "-o", required=True, metavar="OUT.tim", help="simulated TOAs (TEMPO2 format)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for the noise (default 0)")
+    p.add_argument("--no-noise", action="store_true", help="write the zero-residual TOAs without noise")
+    _add_time_transfer_options(p)
+    p.set_defaults(func=_cmd_simulate)
 
     from jugbayes.timescales.clocksource import add_clock_parser
 

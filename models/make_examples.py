@@ -4,10 +4,13 @@ Run from the project root: ``python models/make_examples.py``.  Deterministic
 (fixed seed): running it again reproduces the committed files byte for byte.
 
 ``isolated_msp``: a made-up isolated millisecond pulsar (J1234+5612) observed
-at the GBT with two receivers every ~3 weeks for 10 years.  For now the TOAs
-are only a realistic observing pattern (epochs, frequencies, errors, flags):
-they are NOT yet simulated to have zero residual under the timing model; the
-simulator (``jugbayes simulate``) will regenerate them once it exists.
+with two receivers every ~3 weeks for 10 years.  An observing pattern (epochs,
+sub-band frequencies, errors, flags) is made first; ``jugbayes.simulate`` then
+moves each TOA to zero residual under the .par and adds white noise (EFAC/EQUAD)
+and ECORR jitter, seed 1.  The TOAs are referred to the geocentre (site ``coe``)
+and the .par uses TT(TAI), so the example needs no observatory clock files: it
+runs offline on a fresh install (the DE421 ephemeris comes from the ``de421``
+package).
 """
 
 from __future__ import annotations
@@ -33,18 +36,20 @@ PEPOCH         57000
 DM             10.3912                  1
 DMEPOCH        57000
 EPHEM          DE421
-CLK            TT(BIPM2019)
+CLK            TT(TAI)
 UNITS          TDB
 TIMEEPH        FB90
 PLANET_SHAPIRO N
 TZRMJD         57000.1234567890123
 TZRFRQ         1400.0
-TZRSITE        gbt
+TZRSITE        coe
 JUMP           -fe Rcvr_800             0.0  1
 T2EFAC         -f Rcvr1_2_GUPPI         1.05
 T2EFAC         -f Rcvr_800_GUPPI        1.10
 T2EQUAD        -f Rcvr1_2_GUPPI         0.05
 T2EQUAD        -f Rcvr_800_GUPPI        0.08
+ECORR          -f Rcvr1_2_GUPPI         0.10
+ECORR          -f Rcvr_800_GUPPI        0.15
 """
 
 # (receiver, centre MHz, sub-band offsets MHz, typical error us)
@@ -65,7 +70,7 @@ def isolated_tim(seed: int = 1) -> str:
                 mjd_int = int(start)
                 frac = f"{start - mjd_int:.13f}"[2:]
                 e = err * rng.uniform(0.6, 2.5)
-                lines.append(f"gbt_{k:05d} {centre + off:.3f} {mjd_int}.{frac} {e:.3f} gbt -fe {fe} -be GUPPI "
+                lines.append(f"gbt_{k:05d} {centre + off:.3f} {mjd_int}.{frac} {e:.3f} coe -fe {fe} -be GUPPI "
                              f"-f {fe}_GUPPI -bw 200 -tobs 1200")
                 k += 1
         day += rng.uniform(18.0, 24.0)
@@ -73,11 +78,23 @@ def isolated_tim(seed: int = 1) -> str:
 
 
 def main() -> None:
+    import tempfile
+    import warnings
+
+    from jugbayes.io import read_par, read_tim, write_tim
+    from jugbayes.simulate import simulate
+
     out = HERE / "isolated_msp"
     out.mkdir(exist_ok=True)
     (out / "isolated_msp.par").write_text(ISOLATED_PAR)
-    (out / "isolated_msp.tim").write_text(isolated_tim())
-    print(f"wrote {out}/isolated_msp.par and .tim")
+    with tempfile.TemporaryDirectory() as tmp:
+        pattern = Path(tmp) / "pattern.tim"
+        pattern.write_text(isolated_tim())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "parameters not used": none expected, but keep the output clean
+            toas = simulate(read_par(out / "isolated_msp.par"), read_tim(pattern), seed=1)
+        write_tim(toas, out / "isolated_msp.tim")
+    print(f"wrote {out}/isolated_msp.par and .tim ({len(toas)} simulated TOAs)")
 
 
 if __name__ == "__main__":
