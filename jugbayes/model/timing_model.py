@@ -125,12 +125,18 @@ def delays_s(s: Structure, params: dict, d: dict) -> tuple[dict, jnp.ndarray]:
         dm = dm + d["dmx_mask"] @ dmx
     delays["dispersion"] = dispersion.dispersion_delay_s(dm, inv_f2)
     if s.binary is not None:
-        from jugbayes.model.binary import DELAY_FUNCTIONS
+        from jugbayes.model.binary import DELAY_FUNCTIONS, NEEDS_GEOMETRY, ddk_geometry
 
         acc = sum(delays.values())
         values = {k: d["binary_ref"][k] + params[k] for k in d["binary_ref"]}
         dt = d["binary_dt0_s"] - acc - params[d["binary_epoch"].value[0]] * SECONDS_PER_DAY
-        delays["binary"] = DELAY_FUNCTIONS[s.binary](dt, values)
+        if s.binary in NEEDS_GEOMETRY:  # DDK: observatory position, direction, PX and PM (current values)
+            pm_lon, pm_lat = d["pm_names"].value
+            geometry = ddk_geometry(d["ssb_obs_pos_ls"], n_hat, p("PX"), p(pm_lon), p(pm_lat),
+                                    d["obliquity_rad"] if s.frame == "ecliptic" else None)
+            delays["binary"] = DELAY_FUNCTIONS[s.binary](dt, values, geometry)
+        else:
+            delays["binary"] = DELAY_FUNCTIONS[s.binary](dt, values)
     if s.n_fd:
         delays["fd"] = dispersion.fd_delay_s(f_bary, [p(f"FD{i}") for i in range(1, s.n_fd + 1)])
     return delays, f_bary

@@ -1,4 +1,4 @@
-"""Binary delays (ELL1/ELL1H, DD/DDH) against PINT, per TOA, and their JAX behaviour (jit, derivatives)."""
+"""Binary delays (ELL1/ELL1H, DD/DDH/DDS/DDK, BT) against PINT, per TOA, and their JAX behaviour (jit, derivatives)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import glob
 import math
 from decimal import Decimal
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +18,19 @@ from jugbayes.config import enable_x64
 from jugbayes.constants import T_SUN_S
 from jugbayes.errors import InputError
 from jugbayes.io.par import parse_par_lines
-from jugbayes.model.binary import binary_for_par, dd, dd_delay_s, ell1, ell1_delay_s, orbit
+from jugbayes.model import astrometry
+from jugbayes.model.binary import (
+    binary_for_par,
+    bt_delay_s,
+    dd,
+    dd_delay_s,
+    ddk,
+    ddk_delay_s,
+    ddk_geometry,
+    ell1,
+    ell1_delay_s,
+    orbit,
+)
 
 enable_x64()
 
@@ -50,13 +63,24 @@ def _split_epoch(par, name: str) -> tuple[int, float]:
     return day, float(exact - day)
 
 
+def _geometry(par, prep):
+    """DDK's geometry from the .par's astrometry (as the residual function builds it, at the .par values)."""
+    astro = astrometry.astrometry_from_par(par)
+    pm = ("PMRA", "PMDEC") if astro.frame == "icrs" else ("PMELONG", "PMELAT")
+    value = lambda n: par[n].as_float() if par.get(n) is not None else 0.0  # noqa: E731
+    return ddk_geometry(prep.ssb_obs_pos_ls, astro.direction(prep.tdb.as_float()), value("PX"), value(pm[0]),
+                        value(pm[1]), astro.obliquity_rad if astro.frame == "ecliptic" else None)
+
+
 def _dataset(prepared, name: str):
+    """(model, dt, PINT's delay, PINT's column, delay(dt, values)): DDK's geometry already bound."""
     par, prep = prepared(name)
     model = binary_for_par(par)
     acc, ref, column = _pint_binary_columns(name)
     day, frac = _split_epoch(par, model.epoch)
     dt = (prep.tdb.day - day) * 86400.0 + (prep.tdb.frac - frac) * 86400.0 - acc
-    return model, jnp.asarray(dt), ref, column
+    delay = partial(model.delay_s, geometry=_geometry(par, prep)) if model.name == "DDK" else model.delay_s
+    return model, jnp.asarray(dt), ref, column, delay
 
 
 def _par(text: str, path="test.par"):
@@ -65,14 +89,14 @@ def _par(text: str, path="test.par"):
 
 # ------------------------------------------------------------------ against PINT's per-TOA delays
 
-CASES = [("J0613-0200_dfg12", "ELL1"), ("B1855+09_dfg12", "DD"), ("B1855+09_9yv1", "DD")]
+CASES = [("J0613-0200_dfg12", "ELL1"), ("B1855+09_dfg12", "DD"), ("B1855+09_9yv1", "DD"), ("J1713+0747", "DDK")]
 
 
 @pytest.mark.parametrize("name,binary", CASES)
 def test_binary_delay_matches_pint_per_toa(prepared, name, binary):
-    model, dt, ref, column = _dataset(prepared, name)
+    model, dt, ref, column, delay = _dataset(prepared, name)
     assert model.name == binary and column == f"delay_Binary{binary}"
-    ours = np.asarray(model.delay_s(dt, model.values))
+    ours = np.asarray(delay(dt, model.values))
     diff = np.abs(ours - ref)
     assert len(ours) == len(ref) and np.all(np.isfinite(ours))
     assert diff.max() < 1 * NS, f"{name}: max |ours - PINT| = {diff.max() / NS:.4g} ns over {len(ref)} TOAs"
@@ -80,9 +104,9 @@ def test_binary_delay_matches_pint_per_toa(prepared, name, binary):
 
 @pytest.mark.parametrize("name,binary", CASES)
 def test_jit_gives_the_same_delays(prepared, name, binary):
-    model, dt, _, _ = _dataset(prepared, name)
-    eager = np.asarray(model.delay_s(dt, model.values))
-    jitted = np.asarray(jax.jit(model.delay_s)(dt, model.values))
+    model, dt, _, _, delay = _dataset(prepared, name)
+    eager = np.asarray(delay(dt, model.values))
+    jitted = np.asarray(jax.jit(delay)(dt, model.values))
     # XLA may round the orbital phase differently by an ulp (~1e-12 rad at ~1e4 orbits).
     diff = np.abs(eager - jitted).max()
     assert diff < 1e-11, f"{name}: max |jit - eager| = {diff:.3g} s"
@@ -117,14 +141,31 @@ def _check_jacobian(delay, dt, values, names, rtol=1e-5, steps=None):
 
 
 def test_ell1_jacobian_matches_finite_differences(prepared):
-    model, dt, _, _ = _dataset(prepared, "J0613-0200_dfg12")
+    model, dt, _, _, _ = _dataset(prepared, "J0613-0200_dfg12")
     _check_jacobian(ell1_delay_s, dt, model.values, ["A1", "PB", "EPS1", "EPS2"])
 
 
 @pytest.mark.parametrize("name", ["B1855+09_dfg12", "B1855+09_9yv1"])
 def test_dd_jacobian_matches_finite_differences(prepared, name):
-    model, dt, _, _ = _dataset(prepared, name)
+    model, dt, _, _, _ = _dataset(prepared, name)
     _check_jacobian(dd_delay_s, dt, model.values, ["A1", "PB", "ECC", "OM"])
+
+
+def test_ddk_jacobian_matches_finite_differences(prepared):
+    """J1713+0747: KIN and KOM enter only through Shapiro (M2 ~ 1.4 us) and the Kopeikin terms (~3 us),
+    so their steps are larger (the delay itself, up to 32 s, rounds at ~1e-14 s)."""
+    model, dt, _, _, delay = _dataset(prepared, "J1713+0747")
+    _check_jacobian(delay, dt, model.values, ["KIN", "KOM", "A1", "PB"], steps={"KIN": 5e-4, "KOM": 3e-3})
+
+
+def test_ddk_jacobian_in_the_geometry_is_finite(prepared):
+    """The geometry (parallax, proper motion, observatory projections) is differentiable too."""
+    par, prep = prepared("J1713+0747")
+    model, dt, _, _, _ = _dataset(prepared, "J1713+0747")
+    jac = jax.jacfwd(ddk_delay_s, argnums=2)(dt, model.values, _geometry(par, prep))
+    for key, col in jac.items():
+        assert np.all(np.isfinite(np.asarray(col))), f"d delay / d {key} is not finite"
+    assert np.abs(np.asarray(jac["px_rad"])).max() > 0 and np.abs(np.asarray(jac["pm_lon_rad_s"])).max() > 0
 
 
 def test_dd_jacobian_at_high_eccentricity():
@@ -135,7 +176,8 @@ def test_dd_jacobian_at_high_eccentricity():
     _check_jacobian(dd_delay_s, dt, v, ["A1", "PB", "ECC", "OM"], steps={"PB": 1e-5})
 
 
-@pytest.mark.parametrize("name", ["ell1h_h3", "ell1h_h4", "ell1h_stig", "ddh", "ell1_fb", "dd_fb"])
+@pytest.mark.parametrize("name", ["ell1h_h3", "ell1h_h4", "ell1h_stig", "ddh", "ell1_fb", "dd_fb", "bt_a", "bt_fb",
+                                  "dds_a"])
 def test_other_parameterisations_have_finite_jacobians(name):
     v, delay = _synthetic(name)
     dt = jnp.linspace(-3e7, 4e8, 501)
@@ -147,8 +189,11 @@ def test_other_parameterisations_have_finite_jacobians(name):
 # ------------------------------------------------------------------ synthetic models against PINT
 #
 # Code paths the shared data sets do not exercise (FB0..FBn, ELL1H, DDH, EDOT, OMDOT, GAMMA, A0/B0,
-# DR/DTH, A1DOT, PBDOT and EPS1DOT in TEMPO's 1e-12 units, DD with ECC = 0): PINT 1.1.8's delay
-# (``binarymodel_delay`` with barycentric TOAs, no earlier delays) at four times each.
+# DR/DTH, A1DOT, PBDOT and EPS1DOT in TEMPO's 1e-12 units, DD with ECC = 0, BT, DDS): PINT 1.1.8's delay
+# (``binarymodel_delay`` with barycentric TOAs, no earlier delays) at four times each.  The BT and DDS
+# values were computed with PINT 1.1.8 for this test (TOAs at "@", MJD 53000.123456, 54561.98765,
+# 56283.5 and 57999.25, the accumulated delay set to zero, so dt = TDB - T0); the dt are rounded to
+# float64, which moves the delay by up to ~4e-11 s for the fast orbits (dt ~ 4e8 s, v/c ~ 5e-4).
 
 _ELL1_ORBIT = "PB 1.1985125565750837634\nA1 1.0914442883943099366\nTASC 53315.26938004487133\nEPS1 2.2e-5\nEPS2 1.0e-5\n"
 PINT_SYNTHETIC_PARS = {
@@ -166,10 +211,39 @@ EDOT 2e-15\nOM 292.54450\nOMDOT 4.226585\nGAMMA 0.004295\nM2 1.39\nSINI 0.73\nA0
 OM 110.5\nOMDOT 0.5\nM2 0.26\nSINI 0.997""",
     "ddh": """BINARY DDH\nPB 12.327171194774200418\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 2.17e-5
 OM 276.55\nH3 3.4e-6\nSTIGMA 0.93""",
+    "bt_a": """BINARY BT\nPB 0.3229974484\nPBDOT -2.4\nA1 2.3417725\nA1DOT -0.02\nT0 53155.9074280\nECC 0.6171334
+EDOT 2e-15\nOM 292.54450\nOMDOT 4.226585\nGAMMA 0.004295""",
+    "bt_fb": """BINARY BT\nFB0 3.58e-5\nFB1 -1.1e-18\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 0.3\nOM 110.5
+OMDOT 0.5""",
+    "bt_e0": """BINARY BT\nPB 79.517379\nA1 9.332791\nT0 54696.879781933\nECC 0\nOM 49.8""",
+    "dds_a": """BINARY DDS\nPB 0.3229974484\nPBDOT -2.4\nA1 2.3417725\nT0 53155.9074280\nECC 0.6171334
+OM 292.54450\nOMDOT 4.226585\nGAMMA 0.004295\nM2 1.39\nSHAPMAX 4.5""",
+    "dds_b": """BINARY DDS\nPB 12.327171194774200418\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 2.17e-5
+OM 276.55\nM2 0.26\nSHAPMAX 9.2""",
     "dd_e0": """BINARY DD\nPB 12.327171194774200418\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 0
 OM 276.55\nM2 0.2\nSINI 0.9""",
 }
 PINT_SYNTHETIC_DELAYS = {  # name: (dt_s from the epoch, PINT's delay in s)
+    "bt_a": (
+        [-13459735.1807999, 121485331.18080024, 270223998.2208, 418464798.2208],
+        [2.4502364555625453, 2.908423484401797, 0.2547001905501629, -0.5356612005565835],
+    ),
+    "bt_fb": (
+        [-13459735.1807999, 121485331.18080024, 270223998.2208, 418464798.2208],
+        [-1.9785488956100792, -3.8834933346620555, 6.413384126489296, 6.669750223494856],
+    ),
+    "bt_e0": (
+        [-146599746.5606111, -11654680.19901096, 137083986.8409888, 285324786.8409888],
+        [-8.873246677047295, 3.329204290570666, 5.072725304399847, -8.135761514114037],
+    ),
+    "dds_a": (
+        [-13459735.1807999, 121485331.18080024, 270223998.2208, 418464798.2208],
+        [2.4502696173113576, 2.908481798610932, 0.25472105831482433, -0.5356583812541473],
+    ),
+    "dds_b": (
+        [-13459735.1807999, 121485331.18080024, 270223998.2208, 418464798.2208],
+        [6.758608138447168, -8.040902509563455, 0.9530634501416647, -8.031059011900973],
+    ),
     "dd_a": (
         [-13470401.77859121, 121421164.48679383, 270192248.8235027, 418529598.2224576],
         [3.3884407353422787, -0.8428507307902172, -1.0961396844591391, 1.8761495594581723],
@@ -277,6 +351,71 @@ def test_dd_at_small_eccentricity_agrees_with_ell1(ecc):
     assert np.abs(delay_dd - plain + 1.5 * float(a1 * v_ell1["EPS1"])).max() < 3 * ecc * float(a1) * nx
 
 
+def test_dds_is_dd_with_sini_from_shapmax():
+    v = dd.values_from_par(_par(PINT_SYNTHETIC_PARS["dds_a"]))
+    v_dd = {k: x for k, x in v.items() if k != "SHAPMAX"} | {"SINI": 1.0 - math.exp(-4.5)}
+    dt = jnp.linspace(-1e7, 4e8, 2001)
+    np.testing.assert_array_equal(np.asarray(dd_delay_s(dt, v)), np.asarray(dd_delay_s(dt, v_dd)))
+
+
+_DDK_PAR = """BINARY DDK\nPB 67.82512992243068\nA1 32.342422803\nT0 55388.8362191749\nECC 7.49406e-05
+OM 176.198458885014\nM2 0.283395\nKOM 83.1\nKIN 71.969\nPX 0.8211"""
+
+
+def _ddk_geometry(n=1001, px_mas=0.8211, pm=(5.2671, -3.4428), seed=3):
+    """A made-up geometry: an observatory ~1 au from the SSB seen from a pulsar at (lon, lat) = (4.48, 0.54)."""
+    rng = np.random.default_rng(seed)
+    r = rng.normal(size=(n, 3)) * 290.0
+    psr = np.tile(astrometry.unit_vector(4.48, 0.54), (n, 1))
+    return ddk_geometry(jnp.asarray(r), jnp.asarray(psr), px_mas, *pm)
+
+
+def test_ddk_without_kinematics_is_dd_with_sini_from_kin():
+    """No parallax and no proper motion (or K96 N and no parallax): the DD delay with SINI = sin(KIN)."""
+    v = ddk.values_from_par(_par(_DDK_PAR))
+    assert float(v["K96"]) == 1.0  # PINT's default
+    v_dd = {k: x for k, x in v.items() if k not in ("KIN", "KOM", "K96")} | {"SINI": jnp.sin(v["KIN"])}
+    dt = jnp.linspace(-1e8, 2e8, 1001)
+    expected = np.asarray(dd_delay_s(dt, v_dd))
+    still = _ddk_geometry(px_mas=0.0, pm=(0.0, 0.0))
+    np.testing.assert_allclose(np.asarray(ddk_delay_s(dt, v, still)), expected, rtol=0, atol=1e-15)
+    no_k96 = ddk.values_from_par(_par(_DDK_PAR + "\nK96 N"))
+    assert float(no_k96["K96"]) == 0.0
+    moving = _ddk_geometry(px_mas=0.0)
+    np.testing.assert_allclose(np.asarray(ddk_delay_s(dt, no_k96, moving)), expected, rtol=0, atol=1e-15)
+    # and with K96 the proper motion does change the delay (by microseconds over years for J1713+0747)
+    change = np.abs(np.asarray(ddk_delay_s(dt, v, moving)) - expected).max()
+    assert 1e-7 < change < 1e-4, change
+
+
+def test_ddk_geometry_projects_onto_east_and_north():
+    """Delta_I0, Delta_J0 (Kopeikin 1995 eqs. 15-16) are the components along the sky's east and north;
+    for an ecliptic .par the ICRS vectors are rotated into the ecliptic first."""
+    lon, lat, obl = 4.48, 0.54, math.radians(23.4)
+    east = np.array([-math.sin(lon), math.cos(lon), 0.0])
+    north = np.array([-math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)])
+    n_ecl = np.asarray(astrometry.unit_vector(lon, lat))
+    r_ecl = 3.0 * east - 2.0 * north + 5.0 * n_ecl
+    to_icrs = lambda x: np.asarray(astrometry.ecliptic_to_icrs(jnp.asarray(x), obl))  # noqa: E731
+    g = ddk_geometry(to_icrs(r_ecl)[None], to_icrs(n_ecl)[None], 1.0, 2.0, 3.0, obl)
+    assert float(g["east_ls"][0]) == pytest.approx(3.0, abs=1e-12)
+    assert float(g["north_ls"][0]) == pytest.approx(-2.0, abs=1e-12)
+    assert float(g["px_rad"]) == pytest.approx(math.pi / 180 / 3600e3, rel=1e-15)
+    assert float(g["pm_lat_rad_s"]) == pytest.approx(3.0 * math.pi / 180 / 3600e3 / (365.25 * 86400), rel=1e-15)
+    g_icrs = ddk_geometry(r_ecl[None], n_ecl[None], 1.0, 2.0, 3.0)  # the same numbers read as ICRS
+    assert float(g_icrs["east_ls"][0]) == pytest.approx(3.0, abs=1e-12)
+
+
+def test_bt_at_zero_eccentricity_is_a_circular_orbit():
+    """e = 0: L = a1 sin(omega + u), and R = 1 - n a1 cos(omega + u) with n = 2 pi / PB."""
+    v = binary_for_par(_par(PINT_SYNTHETIC_PARS["bt_e0"])).values
+    dt = jnp.linspace(-1e8, 1e8, 2001)
+    phase = 2 * math.pi * np.asarray(dt) / float(v["PB"]) + float(v["OM"])
+    a1, n = float(v["A1"]), 2 * math.pi / float(v["PB"])
+    expected = a1 * np.sin(phase) * (1 - n * a1 * np.cos(phase))
+    np.testing.assert_allclose(np.asarray(bt_delay_s(dt, v)), expected, rtol=0, atol=1e-10)
+
+
 def test_ell1h_stigma_is_ell1_shapiro_up_to_a_constant():
     """Freire & Wex eq. 29 is -2 M2 ln(1 - SINI sin Phi) - 2 M2 ln(1 + stigma^2)."""
     stigma, h3 = 0.83, 2.7e-7
@@ -340,6 +479,14 @@ def test_binary_for_par_picks_model_and_epoch():
     assert float(ell.values["NHARMS"]) == 7.0  # PINT: at least 7 harmonics with H4
     ddm = binary_for_par(_par(PINT_SYNTHETIC_PARS["ddh"]))
     assert (ddm.name, ddm.epoch, ddm.delay_s) == ("DDH", "T0", dd_delay_s)
+    bt = binary_for_par(_par(PINT_SYNTHETIC_PARS["bt_a"]))
+    assert (bt.name, bt.epoch, bt.delay_s) == ("BT", "T0", bt_delay_s) and "M2" not in bt.values
+    dds = binary_for_par(_par(PINT_SYNTHETIC_PARS["dds_a"]))
+    assert (dds.name, dds.epoch, dds.delay_s) == ("DDS", "T0", dd_delay_s) and float(dds.values["SHAPMAX"]) == 4.5
+    k = binary_for_par(_par(_DDK_PAR))
+    assert (k.name, k.epoch, k.delay_s) == ("DDK", "T0", ddk_delay_s)
+    assert float(k.values["KIN"]) == pytest.approx(math.radians(71.969), rel=1e-15)
+    assert k.par_factors["KOM"] == ("KOM", math.pi / 180) and k.par_factors["K96"] == ("K96", 1.0)
 
 
 def test_zero_eccentricity_zeroes_om_as_pint_does():
@@ -363,7 +510,15 @@ def test_zero_eccentricity_zeroes_om_as_pint_does():
         ("BINARY DD\nPB 1.2\nA1 1\nT0 55000\nECC 0.1\nSINI -0.1", 6, "SINI must lie in [0, 1]"),
         ("BINARY DDH\nPB 1.2\nA1 1\nT0 55000\nH3 1e-7", None, "needs STIGMA"),
         ("BINARY DD\nPB 1.2\nA1 1\nT0 55000\nX2DOT 1e-20", 5, "X2DOT"),
-        ("BINARY BT\nPB 1.2\nA1 1\nT0 55000", 1, "BINARY BT is not supported"),
+        ("BINARY T2\nPB 1.2\nA1 1\nT0 55000", 1, "BINARY T2 is not supported"),
+        ("BINARY BT\nPB 1.2\nA1 1\nT0 55000\nM2 0.2", 5, "no Shapiro delay"),
+        ("BINARY DDS\nPB 1.2\nA1 1\nT0 55000\nM2 0.2\nSHAPMAX -0.7", 6, "SHAPMAX must be greater than -ln 2"),
+        ("BINARY DDS\nPB 1.2\nA1 1\nT0 55000\nSINI 0.9", 5, "give SHAPMAX instead"),
+        ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nKIN 60\nSINI 0.9\nPX 1", 6, "give KIN instead"),
+        ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nKIN 60", None, "positive parallax PX"),
+        ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nKIN 60\nPX -0.1", 6, "positive parallax PX"),
+        ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nPX 1", None, "needs KIN"),
+        ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nKIN 0\nPX 1", 5, "sin(KIN) = 0"),
     ],
 )
 def test_bad_binary_parameters_are_input_errors(text, line, words):
