@@ -136,3 +136,18 @@ def test_ecorr_epochs_group_within_one_second():
     t = np.array([100.0, 100.5, 100.9, 102.0, 500.0, 500.2, 800.0])
     groups = [sorted(g.tolist()) for g in ecorr_epochs(t)]
     assert groups == [[0, 1, 2], [4, 5]]  # 102.0 and 800.0 stand alone and are dropped
+
+
+def test_gls_j1713_ddk_reaches_at_least_pints_chi2():
+    """J1713+0747 (DDK, GLS): converges, to a chi2 no higher than PINT's.
+
+    Known difference, not hidden: from this .par (pre-fit chi2 ~87000) our step-halving path ends in
+    a deeper minimum (chi2 1841.7 vs PINT's 1843.5) with KOM and PB ~3 sigma from PINT's values, so the
+    0.1-sigma parity of issue 5 does not hold here yet (docs/status.md).
+    """
+    from jugbayes.model.noise import noise_for_model
+
+    model, pint = _model("J1713+0747"), _pint("J1713+0747")
+    result = fit_wls(model, tuple(pint["free_params"]), noise=noise_for_model(model), max_iter=60)
+    assert result.converged
+    assert result.chi2 <= pint["DownhillGLSFitter"]["chi2"] * (1 + 1e-4)
