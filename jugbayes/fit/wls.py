@@ -127,7 +127,7 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
     return cache[key]
 
 
-def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray | None = None, max_iter: int = 20,
+def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray | None = None, max_iter: int = 50,
             tol_sigma: float = 1e-3, tol_chi2: float = 1e-6, noise=None) -> FitResult:
     """Fit the free parameters (default: the .par's) by WLS, or GLS when ``noise`` has correlated parts.
 
