@@ -12,7 +12,6 @@ import os
 import warnings
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
 
 from jugbayes.errors import InputError
 from jugbayes.io import numbers

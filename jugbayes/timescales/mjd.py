@@ -28,7 +28,10 @@ class SplitMJD:
         day = np.asarray(day, dtype=np.int64)
         frac = np.asarray(frac, dtype=np.float64)
         carry = np.floor(frac)
-        return cls(day + carry.astype(np.int64), frac - carry)
+        frac = frac - carry
+        # A tiny negative fraction rounds to exactly 1.0 here (-1e-17 + 1): carry that day too.
+        over = frac >= 1.0
+        return cls(day + carry.astype(np.int64) + over, np.where(over, frac - 1.0, frac))
 
     def __len__(self) -> int:
         return len(self.day)

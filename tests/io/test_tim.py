@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import ALL_TIMS, DATASET_TIMS, DATASETS, PARFILES, pint_residual_rows
 from jugbayes.errors import InputError
-from jugbayes.io.tim import format_tim, read_tim, write_tim
+from jugbayes.io.tim import read_tim, write_tim
 
 
 @pytest.mark.parametrize("path", ALL_TIMS, ids=lambda p: Path(p).name)

@@ -1,6 +1,5 @@
 """TEMPO2 clock files: every shared .clk reads; interpolation and range reporting."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -75,3 +75,9 @@ def test_utc_to_tt_on_a_leap_second_day_matches_astropy():
         ours_jd = Decimal(ours) + Decimal("2400000.5")
         ref_jd = Decimal(repr(ref.jd1)) + Decimal(repr(ref.jd2))
         assert abs(ours_jd - ref_jd) * 86400 < Decimal("1e-9"), (s, ours, ref.isot)
+
+
+def test_from_parts_never_returns_a_fraction_of_one():
+    """-1e-17 day normalises to (day - 1, 1 - 1e-17), which rounds to 1.0 in float64: it must carry."""
+    t = SplitMJD.from_parts(np.array([50000]), np.array([-1e-17]))
+    assert 0.0 <= t.frac[0] < 1.0 and t.day[0] + t.frac[0] == pytest.approx(50000.0)
