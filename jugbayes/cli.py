@@ -53,8 +53,7 @@ def _cmd_toas(args: argparse.Namespace) -> int:
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
-    prep = prepare_toas(par, toas, clock_dir=args.clock_dir, ephem_file=args.ephem_file,
-                        strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
+    prep = prepare_toas(par, toas, **_time_transfer_kw(args))
     if args.out:
         write_toa_table(prep, args.out, protect=(args.par,))
         print(f"wrote {args.out} ({len(prep)} TOAs; {prep.standard.name}, {prep.ephem})")
@@ -72,8 +71,7 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
-    model = build_model(par, toas, clock_dir=args.clock_dir, ephem_file=args.ephem_file,
-                        strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
+    model = build_model(par, toas, **_time_transfer_kw(args))
     result = {k: np.asarray(v) for k, v in model.residuals().items()}
     resid = remove_mean(result["time_s"], toas.error_us, args.mean_mode)
     delays = {k: v for k, v in result.items() if k.startswith("delay_")}
@@ -95,7 +93,6 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
 def _free_list(model, args) -> tuple[str, ...]:
     """The parameters to fit: the .par's free ones, or --fit, less --freeze."""
-    from jugbayes.errors import JugbayesError
 
     free = list(model.free)
     if args.fit:
@@ -117,20 +114,19 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from jugbayes.errors import JugbayesError
     from jugbayes.fit.wls import fit_wls
     from jugbayes.io import read_par, read_tim, write_par
+    from jugbayes.io.textfile import refuse_overwrite
     from jugbayes.model.timing_model import build_model
     from jugbayes.report.fitted_par import fitted_values, updated_par
 
     if args.method == "nuts" and not args.outdir:
         raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
-    if args.out_par and Path(args.out_par).exists() and Path(args.out_par).resolve() == Path(args.par).resolve():
-        raise JugbayesError(f"{args.out_par}: refusing to overwrite the input .par; choose another --out-par")
+    if args.out_par:
+        refuse_overwrite(args.out_par, (args.par, args.tim))  # before the fit, not after it
     par = read_par(args.par)
     toas = read_tim(args.tim)
-    model = build_model(par, toas, clock_dir=args.clock_dir, ephem_file=args.ephem_file,
-                        strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
+    model = build_model(par, toas, **_time_transfer_kw(args))
     from jugbayes.model.noise import noise_for_model
 
     noise = noise_for_model(model)
@@ -207,14 +203,13 @@ def _run_nuts(args, model, fit, noise) -> None:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from jugbayes.io import read_par, read_tim, write_tim
+    from jugbayes.io.textfile import refuse_overwrite
     from jugbayes.simulate import simulate
 
     par = read_par(args.par)
     template = read_tim(args.tim)
-    toas = simulate(par, template, seed=args.seed, noise=not args.no_noise, clock_dir=args.clock_dir,
-                    ephem_file=args.ephem_file, strict_clock=args.strict_clock, gps_file=args.gps_clock, clk=args.clk)
-    if Path(args.out).exists() and Path(args.out).resolve() == Path(args.par).resolve():
-        raise JugbayesError(f"{args.out}: refusing to overwrite the input .par")
+    toas = simulate(par, template, seed=args.seed, noise=not args.no_noise, **_time_transfer_kw(args))
+    refuse_overwrite(args.out, (args.par,))
     write_tim(toas, args.out)
     print(f"wrote {args.out}: {len(toas)} TOAs with zero residual under {args.par}"
           + ("" if args.no_noise else f", plus noise (seed {args.seed})"))
@@ -227,6 +222,12 @@ def _cmd_ephem_download(args: argparse.Namespace) -> int:
     path = download_ephemeris(args.name, url=args.url or NAIF_URL, dest=args.dest)
     print(f"downloaded {args.name.upper()} to {path}")
     return 0
+
+
+def _time_transfer_kw(args: argparse.Namespace) -> dict:
+    """The options :func:`_add_time_transfer_options` adds, as keywords for ``prepare_toas``/``build_model``."""
+    return dict(clock_dir=args.clock_dir, ephem_file=args.ephem_file, strict_clock=args.strict_clock,
+                gps_file=args.gps_clock, clk=args.clk)
 
 
 def _add_time_transfer_options(p: argparse.ArgumentParser) -> None:
