@@ -63,7 +63,7 @@ def main(argv=None) -> None:
         fit_wls(model, noise=noise)
         t_warm = time.perf_counter() - t0
     kind = "GLS" if noise.correlated else "WLS"
-    print(f"{args.dataset}: {len(model.prep) - 1} TOAs, {len(result.names)} fitted columns, {kind}, "
+    print(f"{args.dataset}: {len(model.toas)} TOAs, {len(result.names)} fitted columns, {kind}, "
           f"{result.iterations} iterations")
     print(f"  fresh process, files -> .par: min {min(fresh):.2f} s, median {statistics.median(fresh):.2f} s")
     print(f"  in process: build {t_build:.2f} s, first fit {t_first:.2f} s, warm re-fit {t_warm:.2f} s")

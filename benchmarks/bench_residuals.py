@@ -53,7 +53,7 @@ def measure(model, repeat: int) -> dict:
     compile_j = time.perf_counter() - t0
     eval_s = _best(lambda: f(pf).block_until_ready(), repeat)
     jac_s = _best(lambda: jax.tree_util.tree_map(lambda x: x.block_until_ready(), jac(pf)), repeat)
-    return {"ntoa": len(model.prep) - 1, "nfree": len(free), "compile_resid_s": compile_f, "compile_jac_s": compile_j,
+    return {"ntoa": len(model.toas), "nfree": len(free), "compile_resid_s": compile_f, "compile_jac_s": compile_j,
             "resid_ms": eval_s * 1e3, "jac_ms": jac_s * 1e3}
 
 

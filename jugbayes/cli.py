@@ -197,7 +197,7 @@ def _run_nuts(args, model, fit, noise) -> None:
     flat = result.samples.reshape(-1, len(result.names))
     medians = SimpleNamespace(names=result.names, offsets=np.median(flat, axis=0), sigma=flat.std(axis=0))
     values = fitted_values(model, medians)
-    write_par(updated_par(model.par, values), outdir / "posterior.par", protect=tuple(model.prep.toas.files[:1]))
+    write_par(updated_par(model.par, values), outdir / "posterior.par", protect=tuple(model.toas.files))
     print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
 
 

@@ -139,7 +139,7 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     if unknown:
         raise KeyError(f"not parameters of this model: {', '.join(unknown)}")
     with_offset = "PHOFF" not in free
-    raw = np.asarray(model.prep.toas.error_us[:-1] if sigma_us is None else sigma_us) * 1e-6
+    raw = np.asarray(model.toas.error_us if sigma_us is None else sigma_us) * 1e-6
     if noise is not None and sigma_us is None:
         raw = np.asarray(scaled_sigma_s(raw, noise.equad_mask, noise.equad_s, noise.efac_mask, noise.efac))
     sigma_s = jnp.asarray(raw)

@@ -151,13 +151,5 @@ def build_noise(par, toas, tdb_s: np.ndarray) -> NoiseModel:
 
 
 def noise_for_model(model) -> NoiseModel:
-    """The noise model of a built timing model's .par over its TOAs (the TZR reference row left out)."""
-    import dataclasses
-
-    toas = model.prep.toas
-    n = len(toas) - 1
-    rows = dataclasses.replace(
-        toas, names=toas.names[:n], mjd_text=toas.mjd_text[:n], mjd_int=toas.mjd_int[:n], mjd_frac=toas.mjd_frac[:n],
-        freq_mhz=toas.freq_mhz[:n], error_us=toas.error_us[:n], obs=toas.obs[:n], flags=toas.flags[:n],
-        file_index=toas.file_index[:n], line=toas.line[:n])
-    return build_noise(model.par, rows, model.prep.tdb.as_float()[:n] * SECONDS_PER_DAY)
+    """The noise model of a built timing model's .par over its TOAs (not the TZR reference row)."""
+    return build_noise(model.par, model.toas, model.prep.tdb.as_float()[:-1] * SECONDS_PER_DAY)

@@ -70,6 +70,7 @@ class TimingModel:
     free: tuple[str, ...]
     data: dict = field(repr=False)
     binary_values: dict = field(default_factory=dict, repr=False)
+    toas: TOAs | None = field(default=None, repr=False)  # the TOAs as given (``prep`` adds the TZR row)
 
     def zero_params(self) -> dict:
         return {name: jnp.float64(0.0) for name in self.names}
@@ -375,4 +376,4 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
                           binary=binary_kind, glitches=tuple(glitches))
     names = tuple(ref)
     free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))
-    return TimingModel(par, prep, structure, names, units, ref, free, d, binary_values)
+    return TimingModel(par, prep, structure, names, units, ref, free, d, binary_values, toas)

@@ -62,7 +62,7 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     cov = np.asarray(fit.covariance)[np.ix_(idx, idx)]
     w = _whitening(cov)
     k = w.shape[1]
-    raw = np.asarray(model.prep.toas.error_us[:-1]) * 1e-6
+    raw = np.asarray(model.toas.error_us) * 1e-6
     if noise is not None:
         raw = np.asarray(scaled_sigma_s(raw, noise.equad_mask, noise.equad_s, noise.efac_mask, noise.efac))
     basis = noise.basis() if noise is not None and noise.correlated else np.zeros((len(raw), 0))
