@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jugbayes.config import enable_x64
+from jugbayes.model.noise import gls_chi2, offset_marginal_factor, toa_sigma_and_basis
 
 enable_x64()
 
@@ -96,11 +97,7 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
         b = r / sigma_s
         if n_noise == 0:
             return jnp.sum(b * b)
-        u = jnp.hstack([t_mat, jnp.ones((t_mat.shape[0], 1))]) / sigma_s[:, None]
-        inv_phi = jnp.concatenate([1.0 / phi, jnp.array([1e-40])])
-        chol = jnp.linalg.cholesky(jnp.diag(inv_phi) + u.T @ u)
-        z = jax.scipy.linalg.solve_triangular(chol, u.T @ b, lower=True)
-        return jnp.sum(b * b) - jnp.sum(z * z)
+        return gls_chi2(b, *offset_marginal_factor(sigma_s, t_mat, phi))
 
     @jax.jit
     def step(x, sigma_s, t_mat, phi):
@@ -132,19 +129,15 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
 
     TOA errors: ``sigma_us`` if given, else the .tim's scaled by the noise model's EFAC/EQUAD (if any).
     """
-    from jugbayes.model.noise import scaled_sigma_s
-
     free = tuple(model.free if free is None else free)
     unknown = [n for n in free if n not in model.names]
     if unknown:
         raise KeyError(f"not parameters of this model: {', '.join(unknown)}")
     with_offset = "PHOFF" not in free
-    raw = np.asarray(model.toas.error_us if sigma_us is None else sigma_us) * 1e-6
-    if noise is not None and sigma_us is None:
-        raw = np.asarray(scaled_sigma_s(raw, noise.equad_mask, noise.equad_s, noise.efac_mask, noise.efac))
+    raw, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
+    if sigma_us is not None:
+        raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
     sigma_s = jnp.asarray(raw)
-    basis = noise.basis() if noise is not None and noise.correlated else np.zeros((len(raw), 0))
-    weights = noise.weights_s2() if noise is not None and noise.correlated else np.zeros(0)
     names = free + ((OFFSET,) if with_offset else ())
     step_fn, resid, chi2_fn = _make_step(model, free, with_offset, basis.shape[1])
     t_mat, phi = jnp.asarray(basis), jnp.asarray(weights)

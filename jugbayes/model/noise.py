@@ -153,3 +153,31 @@ def build_noise(par, toas, tdb_s: np.ndarray) -> NoiseModel:
 def noise_for_model(model) -> NoiseModel:
     """The noise model of a built timing model's .par over its TOAs (not the TZR reference row)."""
     return build_noise(model.par, model.toas, model.prep.tdb.as_float()[:-1] * SECONDS_PER_DAY)
+
+
+def toa_sigma_and_basis(noise: NoiseModel | None, error_us) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-TOA sigma (s; EFAC/EQUAD applied when there is a noise model), and the correlated-noise basis and
+    weights (empty, shape (n, 0) and (0,), when there is none): what the fitter and the sampler whiten with."""
+    sigma = np.asarray(error_us, dtype=np.float64) * 1e-6
+    if noise is None:
+        return sigma, np.zeros((len(sigma), 0)), np.zeros(0)
+    sigma = np.asarray(scaled_sigma_s(sigma, noise.equad_mask, noise.equad_s, noise.efac_mask, noise.efac))
+    if not noise.correlated:
+        return sigma, np.zeros((len(sigma), 0)), np.zeros(0)
+    return sigma, noise.basis(), noise.weights_s2()
+
+
+def offset_marginal_factor(sigma_s, basis, weights_s2):
+    """Whitened basis U = [T, 1]/sigma, the constant column (phase offset) with infinite variance, and the
+    Cholesky factor of diag(1/phi) + U^T U: everything :func:`gls_chi2` needs (JAX, jittable)."""
+    u = jnp.hstack([basis, jnp.ones((basis.shape[0], 1))]) / sigma_s[:, None]
+    inv_phi = jnp.concatenate([1.0 / weights_s2, jnp.array([1e-40])])
+    return u, jnp.linalg.cholesky(jnp.diag(inv_phi) + u.T @ u)
+
+
+def gls_chi2(b, u, chol):
+    """r^T C^-1 r for whitened residuals b = r/sigma, C = N + T phi T^T + offset, by the Woodbury identity."""
+    import jax.scipy.linalg
+
+    y = jax.scipy.linalg.solve_triangular(chol, u.T @ b, lower=True)
+    return jnp.sum(b * b) - jnp.sum(y * y)

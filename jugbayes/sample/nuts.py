@@ -54,7 +54,7 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     from numpyro.infer import MCMC, NUTS
 
     from jugbayes.fit.wls import OFFSET
-    from jugbayes.model.noise import scaled_sigma_s
+    from jugbayes.model.noise import gls_chi2, offset_marginal_factor, toa_sigma_and_basis
 
     names = tuple(n for n in fit.names if n != OFFSET)
     idx = [fit.names.index(n) for n in names]
@@ -62,15 +62,9 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     cov = np.asarray(fit.covariance)[np.ix_(idx, idx)]
     w = _whitening(cov)
     k = w.shape[1]
-    raw = np.asarray(model.toas.error_us) * 1e-6
-    if noise is not None:
-        raw = np.asarray(scaled_sigma_s(raw, noise.equad_mask, noise.equad_s, noise.efac_mask, noise.efac))
-    basis = noise.basis() if noise is not None and noise.correlated else np.zeros((len(raw), 0))
-    weights = noise.weights_s2() if noise is not None and noise.correlated else np.zeros(0)
-    u = jnp.asarray(np.hstack([basis, np.ones((len(raw), 1))]) / raw[:, None])
-    inv_phi = jnp.asarray(np.concatenate([1.0 / weights, [1e-40]]))
-    chol = jnp.linalg.cholesky(jnp.diag(inv_phi) + u.T @ u)  # noise fixed: factor once
+    raw, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
     sigma = jnp.asarray(raw)
+    u, chol = offset_marginal_factor(sigma, jnp.asarray(basis), jnp.asarray(weights))  # noise fixed: factor once
     base = model.zero_params()
     w_j, c_j = jnp.asarray(w), jnp.asarray(center)
 
@@ -79,9 +73,7 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
         p = dict(base)
         for i, name in enumerate(names):
             p[name] = theta[i]
-        b = model.residual_fn(p, model.data)["time_s"] / sigma
-        y = jax.scipy.linalg.solve_triangular(chol, u.T @ b, lower=True)
-        return jnp.sum(b * b) - jnp.sum(y * y)
+        return gls_chi2(model.residual_fn(p, model.data)["time_s"] / sigma, u, chol)
 
     def numpyro_model():
         z = numpyro.sample("z", dist.Uniform(-prior_sigmas * jnp.ones(k), prior_sigmas * jnp.ones(k)).to_event(1))
