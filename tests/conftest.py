@@ -102,3 +102,14 @@ def _prepared_cached(name: str, clk: str | None = None, gps_file: str = "gps2utc
 def prepared():
     """``prepared(name, clk=None, gps_file=...)`` -> (par, PreparedTOAs), computed once per session."""
     return _prepared_cached
+
+
+def split_mjd(mjd):
+    """Float MJD(s) as a SplitMJD (for tests whose times need no more than float64 precision)."""
+    import numpy as np
+
+    from jugbayes.timescales.mjd import SplitMJD
+
+    mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
+    day = np.floor(mjd)
+    return SplitMJD.from_parts(day, mjd - day)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import filecmp
-import functools
 import http.server
 import shutil
-import threading
 
 import de421
 import numpy as np
 import pytest
 
-from conftest import DATASET_TIMS, EPHEM_DIR
+from conftest import DATASET_TIMS, EPHEM_DIR, split_mjd
+from localhttp import directory_handler, serving
 from jugbayes.cli import EXIT_INPUT_ERROR, main
 from jugbayes.geometry.ephemeris import (EphemerisError, PackageEphemeris, SPKEphemeris, download_ephemeris,
                                          ephem_cache_dir, load_ephemeris)
@@ -21,12 +20,6 @@ from jugbayes.timescales.mjd import SplitMJD
 
 DE421_BSP = EPHEM_DIR / "de421.bsp"
 DE405_BSP = EPHEM_DIR / "de405.bsp"
-
-
-def _split(mjd) -> SplitMJD:
-    mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
-    day = np.floor(mjd)
-    return SplitMJD.from_parts(day, mjd - day)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +31,7 @@ def data_span_tdb() -> SplitMJD:
         mjd = toas.mjd_int + toas.mjd_frac
         lo, hi = min(lo, mjd.min()), max(hi, mjd.max())
     assert 52000 < lo < 54000 < 56000 < hi < 58000  # the NANOGrav sets span 2002-2013
-    return _split(np.linspace(lo, hi, 200))
+    return split_mjd(np.linspace(lo, hi, 200))
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +109,7 @@ def test_earth_and_moon_through_the_earth_moon_barycentre(spk421, data_span_tdb)
     assert sep.max() - sep.min() > 30_000  # 200 samples see both perigee and apogee
 
 
-def test_package_earth_moon_split(data_span_tdb):
+def test_package_earth_moonsplit_mjd(data_span_tdb):
     """The package stores EMB and geocentric Moon; the Earth/Moon split must use EMRAT the right way round."""
     pkg = PackageEphemeris(de421)
     earth, _ = pkg.posvel_km("earth", data_span_tdb)
@@ -136,7 +129,7 @@ def test_de405_and_de421_differ_slightly(spk405, spk421, data_span_tdb):
 
 @pytest.mark.parametrize("mjd", [10_000.0, 200_000.0])
 def test_times_outside_the_kernel_are_clean_errors(spk421, mjd):
-    tdb = _split([55_000.0, mjd])
+    tdb = split_mjd([55_000.0, mjd])
     with pytest.raises(EphemerisError, match="covers"):
         spk421.posvel_km("earth", tdb)
     with pytest.raises(EphemerisError, match="covers"):
@@ -156,7 +149,7 @@ def test_ephem_file_wins_over_the_ephem_dir(tmp_path, monkeypatch):
     from_file = load_ephemeris("DE421", ephem_file=DE421_BSP)
     assert isinstance(from_file, SPKEphemeris) and from_file.path == DE421_BSP.resolve()
     assert isinstance(from_dir, SPKEphemeris) and from_dir.path == DE405_BSP.resolve()
-    tdb = _split([55_000.5])
+    tdb = split_mjd([55_000.5])
     gap_km = np.linalg.norm(from_dir.posvel_km("earth", tdb)[0] - from_file.posvel_km("earth", tdb)[0])
     from_dir.close()  # cached under (de405.bsp, "de421"), which only this test uses
     assert gap_km > 0.05
@@ -192,7 +185,7 @@ def test_falls_back_to_the_pypi_package(tmp_path, monkeypatch):
     eph = load_ephemeris("DE421")
     assert isinstance(eph, PackageEphemeris)
     assert eph.name == "de421"
-    pos, _ = eph.posvel_km("earth", _split([55_000.5]))
+    pos, _ = eph.posvel_km("earth", split_mjd([55_000.5]))
     assert 0.97 < np.linalg.norm(pos) / 1.495978707e8 < 1.03
 
 
@@ -239,24 +232,14 @@ def test_truncated_kernel_is_a_clean_error(tmp_path):
 # ---------------------------------------------------------------- downloads
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # noqa: ARG002
-        pass
-
-
 @pytest.fixture(scope="module")
 def ephem_url(tmp_path_factory):
     """A local server with de421.bsp (the shared kernel) and de440.bsp (text, not a kernel); no de430.bsp."""
     root = tmp_path_factory.mktemp("served")
     (root / "de421.bsp").symlink_to(DE421_BSP)
     (root / "de440.bsp").write_text("<html>not found</html>\n")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(directory_handler(root)) as url:
+        yield url
 
 
 def test_download_into_cache_then_found(ephem_url, tmp_path, monkeypatch):
@@ -328,14 +311,6 @@ class _TruncatingHandler(http.server.BaseHTTPRequestHandler):
 
 
 def test_interrupted_download_installs_nothing(tmp_path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TruncatingHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        with pytest.raises(EphemerisError):
-            download_ephemeris("DE421", url=f"http://127.0.0.1:{server.server_address[1]}/", dest=tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(_TruncatingHandler) as url, pytest.raises(EphemerisError):
+        download_ephemeris("DE421", url=url, dest=tmp_path)
     assert list(tmp_path.iterdir()) == []

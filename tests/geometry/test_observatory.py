@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import split_mjd
 
 from jugbayes.config import configure_astropy
 from jugbayes.geometry.observatory import EARTH_ROTATION_RAD_S, EOPWarning, earth_orientation, site_gcrs_posvel_m
@@ -16,17 +17,11 @@ GBT_XYZ = (882589.289, -4924872.368, 3943729.418)
 SITES = {"gbt": GBT_XYZ, "parkes": sites()["parkes"].itrf_xyz_m, "arecibo": sites()["arecibo"].itrf_xyz_m}
 
 
-def _split(mjd) -> SplitMJD:
-    mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
-    day = np.floor(mjd)
-    return SplitMJD.from_parts(day, mjd - day)
-
-
 @pytest.fixture(scope="module")
 def tt() -> SplitMJD:
     """300 TT times, MJD 50000-61000 (1995-2025), at random times of day."""
     rng = np.random.default_rng(20240611)
-    return _split(np.sort(rng.uniform(50_000, 61_000, 300)))
+    return split_mjd(np.sort(rng.uniform(50_000, 61_000, 300)))
 
 
 def test_gbt_position_is_the_table_entry():
@@ -83,7 +78,7 @@ def test_velocity_is_derivative_of_position():
     astropy's does; a wrong rate or unit would be off by metres per second.
     """
     xyz = SITES["parkes"]
-    tt = _split(np.linspace(53_000.1, 58_000.9, 50))
+    tt = split_mjd(np.linspace(53_000.1, 58_000.9, 50))
     _, vel = site_gcrs_posvel_m(xyz, tt)
     plus, _ = site_gcrs_posvel_m(xyz, tt.add_seconds(1.0))
     minus, _ = site_gcrs_posvel_m(xyz, tt.add_seconds(-1.0))
@@ -92,7 +87,7 @@ def test_velocity_is_derivative_of_position():
 
 
 def test_geocentre_and_empty():
-    pos, vel = site_gcrs_posvel_m(None, _split([55_000.25, 56_000.5]))
+    pos, vel = site_gcrs_posvel_m(None, split_mjd([55_000.25, 56_000.5]))
     assert pos.shape == vel.shape == (2, 3)
     assert not pos.any() and not vel.any()
     empty = SplitMJD(np.zeros(0, dtype=np.int64), np.zeros(0))
@@ -119,7 +114,7 @@ def test_no_warning_inside_the_table(tt):
 
 def test_times_past_the_table_warn():
     end = earth_orientation().mjd[-1]
-    times = _split([55_000.3, 70_000.0])
+    times = split_mjd([55_000.3, 70_000.0])
     with pytest.warns(EOPWarning, match=r"1 times after MJD"):
         pos, vel = site_gcrs_posvel_m(GBT_XYZ, times)
     assert end < 70_000

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import functools
+import contextlib
 import http.server
 import os
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import SHARED
+from localhttp import directory_handler, serving
 from jugbayes.errors import InputError, JugbayesError
 from jugbayes.timescales import clocksource as cs
 
@@ -39,33 +39,11 @@ def clean_env(monkeypatch, tmp_path):
     return home
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # noqa: ARG002
-        pass
-
-
-def _serve(handler):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    return server, thread
-
-
 @pytest.fixture
 def serve_dir():
     """Start a quiet HTTP server on 127.0.0.1 serving a directory; returns its base URL."""
-    servers = []
-
-    def start(directory: Path) -> str:
-        server, thread = _serve(functools.partial(_QuietHandler, directory=str(directory)))
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with contextlib.ExitStack() as stack:
+        yield lambda directory: stack.enter_context(serving(directory_handler(directory)))
 
 
 @pytest.fixture
@@ -275,13 +253,8 @@ def test_interrupted_download_leaves_old_file_whole(tmp_path):
     old = tmp_path / "T2runtime" / "clock" / "a.clk"
     old.parent.mkdir(parents=True)
     old.write_bytes(b"old and whole")
-    server, thread = _serve(_TruncatingHandler)
-    try:
-        report = cs.update_cache(url=f"http://127.0.0.1:{server.server_address[1]}", dest=tmp_path, force=True)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(_TruncatingHandler) as url:
+        report = cs.update_cache(url=url.rstrip("/"), dest=tmp_path, force=True)
     assert report.downloaded == ["T2runtime/clock/b.clk"]
     assert [path for path, _ in report.failed] == ["T2runtime/clock/a.clk"]
     assert "990 bytes still to come" in report.failed[0][1]
