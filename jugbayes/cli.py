@@ -305,10 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "fit",
-        help="fit the timing model: --method wls (stage one; GLS with correlated noise coming)",
+        help="fit the timing model: --method wls (WLS, or GLS with correlated noise), or nuts (then a posterior)",
         description="Fit the .par's free parameters (or --fit/--freeze) to the TOAs by Gauss-Newton weighted least "
-        "squares with a column-scaled SVD solve, starting from the .par.  Prints pre-fit, post-fit, uncertainty "
-        "and change in sigma per parameter; writes a new .par (never the input) and a JSON summary.",
+        "squares (generalised, with the .par's ECORR/red noise) with a column-scaled SVD solve, starting from the "
+        ".par.  Prints pre-fit, post-fit, uncertainty and change in sigma per parameter; writes a new .par (never "
+        "the input) and a JSON summary.  --method nuts then samples the posterior with NUTS into --outdir.",
     )
     p.add_argument("par", metavar="PAR", help="timing model (.par)")
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
