@@ -31,7 +31,7 @@ class FittedValue:
     uncertainty: float
 
 
-def _factor(model, name: str) -> tuple[str, float]:
+def par_factor(model, name: str) -> tuple[str, float]:
     """(.par name, factor) with model value = factor * .par value."""
     if name in _ANGLE_FACTOR:
         return name, _ANGLE_FACTOR[name]
@@ -52,7 +52,7 @@ def fitted_values(model, result) -> list[FittedValue]:
         for name, offset, sigma in zip(result.names, result.offsets, result.sigma):
             if name == "OFFSET":
                 continue
-            par_name, factor = _factor(model, name)
+            par_name, factor = par_factor(model, name)
             p = model.par.get(par_name)
             prefit = p.as_decimal() if p is not None else Decimal(0)
             value = prefit + Decimal(float(offset)) / Decimal(factor)

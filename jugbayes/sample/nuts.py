@@ -95,11 +95,11 @@ def to_inference_data(model, result: NutsResult, fit):
     """ArviZ InferenceData: posterior variables named as the .par parameters, in .par units."""
     import arviz as az
 
-    from jugbayes.report.fitted_par import _factor
+    from jugbayes.report.fitted_par import par_factor
 
     posterior = {}
     for i, name in enumerate(result.names):
-        par_name, factor = _factor(model, name)
+        par_name, factor = par_factor(model, name)
         p = model.par.get(par_name)
         ref = float(p.as_decimal()) if p is not None else 0.0
         posterior[par_name] = ref + result.samples[:, :, i] / factor
