@@ -10,6 +10,7 @@ import jax
 import numpy as np
 import pytest
 from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, pint_residual_rows
+from extended_precision import extended, require_extended_longdouble, ridders_derivative
 
 from jugbayes.errors import InputError
 from jugbayes.io import read_par, read_tim
@@ -105,30 +106,6 @@ def test_residuals_match_libstempo(name, libstempo_file):
     assert np.abs(diff_ns).max() <= 12.0, np.abs(diff_ns).max()
 
 
-def test_ddk_jacobian_matches_finite_differences():
-    """J1713+0747 (DDK): the residuals' derivatives in the binary and astrometric parameters that now enter
-    the binary delay (KIN, KOM, A1, PB, PX and the proper motions) against Richardson-extrapolated differences."""
-    model = _model("J1713+0747")
-    p0 = model.zero_params()
-    f = jax.jit(lambda p: model.residual_fn(p, model.data)["time_s"])
-    jac = jax.jit(jax.jacfwd(lambda p: model.residual_fn(p, model.data)["time_s"]))(p0)
-    assert set(jac) == set(model.names) and {"KIN", "KOM", "K96"} <= set(model.names)
-
-    def central(name, h):
-        return (np.asarray(f(dict(p0, **{name: p0[name] + h}))) - np.asarray(f(dict(p0, **{name: p0[name] - h})))) / (2 * h)
-
-    for name in ("KIN", "KOM", "A1", "PB", "PX", "PMELONG", "PMELAT"):
-        col = np.asarray(jac[name])
-        assert np.all(np.isfinite(col)), name
-        scale = np.abs(col).max()
-        assert scale > 0, name
-        errors = []
-        for change_s in (1e-5, 1e-6, 1e-7):
-            h = change_s / scale
-            errors.append(np.abs((4 * central(name, h / 2) - central(name, h)) / 3 - col).max() / scale)
-        assert min(errors) <= 1e-5, (name, errors)
-
-
 # ---------------------------------------------------------------- precision
 
 
@@ -197,11 +174,25 @@ def _fast_tim(path, n=600):
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_phase_precision_against_decimal_30yr_700hz(tmp_path):
-    (tmp_path / "fast.par").write_text(_FAST_PAR)
+_FAST_BINARY = """BINARY ELL1
+PB 1.533449474
+A1 1.8979910
+TASC 53630.723214894
+EPS1 2.7e-8
+EPS2 -1.0e-7
+M2 0.2067
+SINI 0.99771
+"""
+
+
+def test_phase_precision_against_decimal_30yr_700hz_binary(tmp_path):
+    """A simulated 30-year, 700 Hz ELL1 binary (J1909-3744-like orbit): the phase against 50-digit decimal,
+    and every delay against the same model evaluated in longdouble."""
+    (tmp_path / "fast.par").write_text(_FAST_PAR + _FAST_BINARY)
     _fast_tim(tmp_path / "fast.tim")
     model = build_model(read_par(tmp_path / "fast.par"), read_tim(tmp_path / "fast.tim"),
                         ephem_file=EPHEM_DIR / "de421.bsp")
+    assert model.structure.binary == "ELL1"
     ours = np.asarray(model.residuals()["phase"])
     exact = _phase_in_decimal(model)
     err_ns = (ours - exact) / 700.123456789 * 1e9
@@ -216,6 +207,23 @@ def test_phase_precision_against_decimal_30yr_700hz(tmp_path):
     naive = naive[:-1] - naive[-1]
     naive_err_ns = np.abs((naive - np.round(naive)) - exact) / 700.12 * 1e9
     assert naive_err_ns.max() > 10.0, naive_err_ns.max()
+    _assert_float64_matches_longdouble(model)
+
+
+def _assert_float64_matches_longdouble(model):
+    """The whole residual function (delays, binary, phase offsets) in float64 against the same jaxpr evaluated
+    in longdouble: the float64 rounding of every step costs well under a nanosecond."""
+    require_extended_longdouble()
+    fn = lambda p: model.residual_fn(p, model.data)  # noqa: E731
+    p0 = model.zero_params()
+    f64, ld = jax.jit(fn)(p0), extended(fn, p0)(p0)
+    for key in ("time_s", "total_delay_s"):
+        diff_ns = (np.asarray(ld[key]) - np.asarray(f64[key]).astype(np.longdouble)) * 1e9
+        assert np.sqrt(np.mean(diff_ns**2)) <= 0.01 and np.abs(diff_ns).max() <= 0.1, (key, np.abs(diff_ns).max())
+
+
+def test_float64_matches_longdouble_b1855():
+    _assert_float64_matches_longdouble(_model("B1855+09_9yv1"))
 
 
 # ---------------------------------------------------------------- jit and autodiff
@@ -307,31 +315,29 @@ def test_glitch_model_builds_and_needs_an_epoch(tmp_path):
         build_model(read_par(tmp_path / "bad.par"), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
 
 
-def test_autodiff_matches_finite_differences_for_every_free_parameter():
-    """B1855+09_9yv1 (DD, DMX, FD, JUMPs; 90 free): jacfwd against Richardson-extrapolated central differences.
+@pytest.mark.parametrize("name", ["B1855+09_9yv1", "J1713+0747"])
+def test_autodiff_matches_extended_precision_finite_differences(name):
+    """Every free parameter (B1855+09_9yv1: DD, DMX, FD, JUMPs, 90 free; J1713+0747: DDK, 54 free): jacfwd
+    against Ridders-extrapolated central differences of the same model evaluated in longdouble.
 
-    The steps move the residuals by 1e-5 to 1e-7 s; the best of the three is kept per parameter (float64
-    rounding limits finite differences to ~1e-6 relative; near-singular SINI needs the smallest step).
+    In float64 the differences' own rounding (~1e-12 s) leaves the DDK angles KIN/KOM only ~2e-6 relative;
+    in longdouble the differences are good to ~1e-9, so the 1e-6 check is a check of the derivatives.
     """
-    model = _model("B1855+09_9yv1")
+    require_extended_longdouble()
+    model = _model(name)
     p0 = model.zero_params()
-    f = jax.jit(lambda p: model.residual_fn(p, model.data)["time_s"])
-    jac = jax.jit(jax.jacfwd(lambda p: model.residual_fn(p, model.data)["time_s"]))(p0)
-
-    def central(name, h):
-        return (np.asarray(f(dict(p0, **{name: p0[name] + h}))) - np.asarray(f(dict(p0, **{name: p0[name] - h})))) / (2 * h)
-
-    assert len(model.free) == 90
-    worst = {}
-    for name in model.free:
-        col = np.asarray(jac[name])
+    fn = lambda p: model.residual_fn(p, model.data)["time_s"]  # noqa: E731
+    jac = jax.jit(jax.jacfwd(fn))(p0)
+    in_longdouble = extended(fn, p0)
+    assert len(model.free) == {"B1855+09_9yv1": 90, "J1713+0747": 54}[name]
+    bad = {}
+    for par_name in model.free:
+        col = np.asarray(jac[par_name])
         scale = np.abs(col).max()
-        assert scale > 0, name
-        errors = []
-        for change_s in (1e-5, 1e-6, 1e-7):
-            h = change_s / scale
-            richardson = (4 * central(name, h / 2) - central(name, h)) / 3
-            errors.append(np.abs(richardson - col).max() / scale)
-        worst[name] = min(errors)
-    bad = {k: v for k, v in worst.items() if v > 1e-5}
+        assert scale > 0, par_name
+        numeric, estimate = ridders_derivative(lambda x: in_longdouble(dict(p0, **{par_name: x})),
+                                               np.longdouble(p0[par_name]), np.longdouble(1e-6 / scale))
+        error = float(np.abs(numeric - col).max() / scale)
+        if error > 1e-6 or estimate / scale > 1e-7:
+            bad[par_name] = (error, float(estimate / scale))
     assert not bad, bad
