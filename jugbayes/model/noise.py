@@ -1,26 +1,32 @@
-"""Noise model: white-noise scaling (EFAC/EQUAD), ECORR jitter and power-law red noise.
+"""Noise model: white-noise scaling (EFAC/EQUAD), ECORR jitter, power-law red noise and DM noise.
 
-Conventions as TEMPO2 and PINT write them:
+Conventions as TEMPO2, TempoNest, PINT and enterprise write them:
 
 - EQUAD (T2EQUAD, us; or TNEQ = log10 of it in seconds) is added in quadrature to the TOA error,
   then EFAC (T2EFAC, TNEF) multiplies: sigma = EFAC * sqrt(sigma_toa^2 + EQUAD^2), per selector.
 - ECORR (TNECORR, us) is fully correlated within one observing epoch: TOAs of its selector whose
   TDBs lie within 1 s of the first TOA of the epoch, epochs of a single TOA left out (PINT's
   grouping).  Basis: a 0/1 column per epoch, weight ECORR^2.
-- Red noise: a Fourier basis sin/cos(2 pi k t / T), k = 1..TNRedC (default 30), T the TDB span of
-  the TOAs, with weights P(f_k)/T, P(f) = A^2/(12 pi^2) f_yr^(gamma-3) f^(-gamma), A = 10^TNRedAmp,
+- Red noise: a Fourier basis sin/cos(2 pi k t / T), k = 1..TNRedC (default 30), t the TOAs' TDB
+  (s since MJD 0), T their span max(t) - min(t), with weights P(f_k)/T,
+  P(f) = A^2/(12 pi^2) f_yr^(gamma-3) f^(-gamma), f_yr = 1/Julian year, A = 10^TNRedAmp,
   gamma = TNRedGam; or TEMPO's RNAMP/RNIDX, A = RNAMP (2 pi sqrt 3)/(86400 * 365.24 * 1e6),
   gamma = -RNIDX.  (TNRed* win when both are given, as in PINT.)
+- DM noise (TNDMAmp/TNDMGam/TNDMC, default 30 frequencies): the same power law and frequencies,
+  with each TOA's row of the basis scaled by (1400 MHz / f)^2, f its radio frequency in the SSB
+  frame, so the amplitude is that of the delay at 1400 MHz (PINT's PLDMNoise, enterprise).
 
-The bases are fixed by the TOAs; the values that set sigma and the weights are plain arrays so the
-sampler can vary them with the same functions.
+The bases are fixed by the TOAs; the values that set sigma and the weights are plain arrays, so the
+sampler varies them with :func:`noise_loglike`, ordered as :func:`noise_parameters` lists them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jax
 import jax.numpy as jnp
+import jax.scipy.linalg
 import numpy as np
 
 from jugbayes.config import enable_x64
@@ -32,7 +38,27 @@ enable_x64()
 
 ECORR_EPOCH_S = 1.0
 F_YR_HZ = 1.0 / (JULIAN_YEAR_D * SECONDS_PER_DAY)
+DM_NOISE_REF_MHZ = 1400.0
+DEFAULT_N_FREQ = 30
 _RNAMP_FACTOR = (86400.0 * 365.24 * 1e6) / (2.0 * np.pi * np.sqrt(3.0))
+# Parts of PINT's/TEMPO2's noise models not implemented: refused rather than silently ignored.
+UNSUPPORTED = ("DMEFAC", "DMEQUAD", "TNREDFLOG", "TNREDFLOG_FACTOR", "TNREDTSPAN", "TNDMFLOG",
+               "TNDMFLOG_FACTOR", "TNDMTSPAN", "TNCHROMAMP", "TNCHROMGAM", "TNCHROMC", "TNSWAMP", "TNSWGAM",
+               "TNSWC")
+# Default prior ranges for sampled noise parameters (enterprise's conventions).
+PRIOR_RANGES = {"efac": (0.01, 10.0), "equad": (-8.5, -5.0), "ecorr": (-8.5, -5.0),
+                "red_log10_amp": (-20.0, -11.0), "red_gamma": (0.0, 7.0),
+                "dm_log10_amp": (-20.0, -11.0), "dm_gamma": (0.0, 7.0)}
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """A power-law process on a Fourier basis: its .par values and frequencies (Hz)."""
+
+    log10_amp: float
+    gamma: float
+    freqs_hz: np.ndarray
+    df_hz: float
 
 
 @dataclass
@@ -48,16 +74,29 @@ class NoiseModel:
     red_basis: np.ndarray  # (n, 2 nf)
     red_weight_s2: np.ndarray  # (2 nf,)
     names: dict = field(default_factory=dict)
+    dm_basis: np.ndarray | None = None  # (n, 2 nf_dm), rows scaled by (1400 MHz / f_bary)^2
+    dm_weight_s2: np.ndarray | None = None
+    toa_error_s: np.ndarray | None = None  # the .tim's TOA errors (s), before EFAC/EQUAD
+    ecorr_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # one value per ECORR line
+    ecorr_param: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # (m,) its ECORR line
+    labels: dict = field(default_factory=dict)  # "efac"/"equad"/"ecorr" -> readable names
+    red: PowerLaw | None = None
+    dm: PowerLaw | None = None
+
+    def __post_init__(self):
+        n = self.efac_mask.shape[0]
+        if self.dm_basis is None:
+            self.dm_basis, self.dm_weight_s2 = np.zeros((n, 0)), np.zeros(0)
 
     @property
     def correlated(self) -> bool:
-        return self.ecorr_basis.shape[1] + self.red_basis.shape[1] > 0
+        return self.ecorr_basis.shape[1] + self.red_basis.shape[1] + self.dm_basis.shape[1] > 0
 
     def basis(self) -> np.ndarray:
-        return np.hstack([self.ecorr_basis, self.red_basis])
+        return np.hstack([self.ecorr_basis, self.red_basis, self.dm_basis])
 
     def weights_s2(self) -> np.ndarray:
-        return np.concatenate([self.ecorr_weight_s2, self.red_weight_s2])
+        return np.concatenate([self.ecorr_weight_s2, self.red_weight_s2, self.dm_weight_s2])
 
 
 def scaled_sigma_s(sigma_s, equad_mask, equad_s, efac_mask, efac):
@@ -98,61 +137,129 @@ def fourier_basis(t_s: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
     return out
 
 
-def _value(p, scale: float = 1.0) -> float:
-    return p.as_float() * scale
+# ---------------------------------------------------------------- building from a .par
 
 
-def build_noise(par, toas, tdb_s: np.ndarray) -> NoiseModel:
-    """The .par's noise model over ``toas`` (TOA rows only); ``tdb_s`` their TDBs in seconds."""
+def _refuse_unsupported(par) -> None:
+    lines = [p for name in UNSUPPORTED for p in ([par.get(name)] if par.get(name) else par.masked(name))]
+    lines += [p for p in par.unused if p.written_name.upper() in UNSUPPORTED]  # not in the catalog
+    if lines:
+        found = dict.fromkeys(p.written_name for p in lines)
+        raise InputError(par.path, lines[0].line, "this .par uses parts of the noise model jugbayes does not "
+                                                  f"implement yet: {', '.join(found)}")
+
+
+def _pair(par, amp_name: str, gam_name: str) -> tuple[float, float] | None:
+    """The (amplitude, index) pair's values; an error naming the missing one when only one is given."""
+    amp, gam = par.get(amp_name), par.get(gam_name)
+    if amp is None and gam is None:
+        return None
+    if amp is None or gam is None:
+        given, missing = (amp_name, gam_name) if gam is None else (gam_name, amp_name)
+        raise InputError(par.path, (amp or gam).line, f"{given} is given without {missing}")
+    return amp.as_float(), gam.as_float()
+
+
+def _powerlaw(par, log10_amp: float, gamma: float, count_name: str, tdb_s: np.ndarray) -> PowerLaw:
+    """Frequencies k/T, k = 1..N (N from ``count_name``, default 30), T the TOAs' TDB span (as PINT)."""
+    count = par.get(count_name)
+    nf = int(count.as_float()) if count is not None else DEFAULT_N_FREQ
+    if nf < 1:
+        raise InputError(par.path, count.line, f"{count_name} must be at least 1, got {count.value}")
+    span = float(tdb_s.max() - tdb_s.min()) if len(tdb_s) else 0.0
+    if span <= 0:
+        raise InputError(par.path, None, f"{count_name}: a Fourier noise basis needs TOAs spanning some time")
+    return PowerLaw(float(log10_amp), float(gamma), np.arange(1, nf + 1) / span, 1.0 / span)
+
+
+def _red_noise(par, tdb_s: np.ndarray) -> PowerLaw | None:
+    pair = _pair(par, "TNREDAMP", "TNREDGAM")
+    if pair is None:
+        tempo = _pair(par, "RNAMP", "RNIDX")
+        pair = None if tempo is None else (np.log10(tempo[0] / _RNAMP_FACTOR), -tempo[1])
+    return None if pair is None else _powerlaw(par, *pair, "TNREDC", tdb_s)
+
+
+def _masks(lines, toas) -> np.ndarray:
+    """(n, len(lines)) 0/1 columns: which TOAs each masked line selects."""
+    if not lines:
+        return np.zeros((len(toas), 0))
+    return np.stack([toa_mask(p.selector, toas) for p in lines], axis=1).astype(float)
+
+
+def _label(p, family: str) -> str:
+    return " ".join((family, *p.selector))
+
+
+def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None = None) -> NoiseModel:
+    """The .par's noise model over ``toas`` (TOA rows only); ``tdb_s`` their TDBs in seconds.
+
+    ``freq_bary_mhz``: the TOAs' radio frequencies in the SSB frame, needed only for DM noise.
+    """
     n = len(toas)
-    unsupported = [name for name in ("TNDMAMP", "TNDMGAM", "DMEFAC", "DMEQUAD", "TNREDFLOG", "TNREDTSPAN")
-                   if par.get(name)]
-    if unsupported:
-        first = par.get(unsupported[0])
-        raise InputError(par.path, first.line, "this .par uses parts of the noise model jugbayes does not "
-                                               f"implement yet: {', '.join(unsupported)}")
+    _refuse_unsupported(par)
     efacs = par.masked("EFAC")
-    equads = [(p, p.as_float() * 1e-6) for p in par.masked("EQUAD")]
-    equads += [(p, 10.0 ** p.as_float()) for p in par.masked("TNEQ")]
-    efac_mask = np.stack([toa_mask(p.selector, toas) for p in efacs], axis=1).astype(float) if efacs else np.zeros((n, 0))
-    equad_mask = (np.stack([toa_mask(p.selector, toas) for p, _ in equads], axis=1).astype(float) if equads
-                  else np.zeros((n, 0)))
-    names = {"efac": [p.name for p in efacs], "equad": [p.name for p, _ in equads]}
+    equads = [(p, p.as_float() * 1e-6, _label(p, "EQUAD")) for p in par.masked("EQUAD")]
+    equads += [(p, 10.0 ** p.as_float(), _label(p, "TNEQ")) for p in par.masked("TNEQ")]
+    efac_mask = _masks(efacs, toas)
+    equad_mask = _masks([p for p, _, _ in equads], toas)
+    names = {"efac": [p.name for p in efacs], "equad": [p.name for p, _, _ in equads]}
+    labels = {"efac": [_label(p, "EFAC") for p in efacs], "equad": [lab for _, _, lab in equads]}
 
-    columns, weights, ecorr_names = [], [], []
-    for p in par.masked("ECORR"):
+    columns, ecorr_param, ecorr_lines = [], [], par.masked("ECORR")
+    for j, p in enumerate(ecorr_lines):
         rows = np.nonzero(toa_mask(p.selector, toas))[0]
         for group in ecorr_epochs(tdb_s[rows]):
             col = np.zeros(n)
             col[rows[group]] = 1.0
             columns.append(col)
-            weights.append((p.as_float() * 1e-6) ** 2)
-            ecorr_names.append(p.name)
-    names["ecorr"] = ecorr_names
+            ecorr_param.append(j)
+    names["ecorr"] = [ecorr_lines[j].name for j in ecorr_param]
+    labels["ecorr"] = [_label(p, "ECORR") for p in ecorr_lines]
+    ecorr_s = np.array([p.as_float() * 1e-6 for p in ecorr_lines])
+    ecorr_param = np.array(ecorr_param, dtype=int)
     ecorr_basis = np.stack(columns, axis=1) if columns else np.zeros((n, 0))
 
-    red_basis, red_weights = np.zeros((n, 0)), np.zeros(0)
-    amp, gam = par.get("TNREDAMP"), par.get("TNREDGAM")
-    if amp is not None and gam is not None:
-        log10_amp, gamma = amp.as_float(), gam.as_float()
-    elif par.get("RNAMP") is not None and par.get("RNIDX") is not None:
-        log10_amp, gamma = np.log10(par["RNAMP"].as_float() / _RNAMP_FACTOR), -par["RNIDX"].as_float()
-    else:
-        log10_amp = gamma = None
-    if log10_amp is not None:
-        nf = int(par["TNREDC"].as_float()) if par.get("TNREDC") is not None else 30
-        span = float(tdb_s.max() - tdb_s.min())
-        freqs = np.arange(1, nf + 1) / span
-        red_basis = fourier_basis(tdb_s, freqs)
-        red_weights = np.asarray(powerlaw_weights_s2(freqs, log10_amp, gamma, 1.0 / span))
-        names["red"] = {"log10_amp": float(log10_amp), "gamma": float(gamma), "nf": nf, "tspan_s": span}
-    return NoiseModel(efac_mask, np.array([p.as_float() for p in efacs]), equad_mask,
-                      np.array([v for _, v in equads]), ecorr_basis, np.asarray(weights), red_basis, red_weights, names)
+    red_basis, red_weights, red = np.zeros((n, 0)), np.zeros(0), _red_noise(par, tdb_s)
+    if red is not None:
+        red_basis = fourier_basis(tdb_s, red.freqs_hz)
+        red_weights = np.asarray(powerlaw_weights_s2(red.freqs_hz, red.log10_amp, red.gamma, red.df_hz))
+        names["red"] = {"log10_amp": red.log10_amp, "gamma": red.gamma, "nf": len(red.freqs_hz),
+                        "tspan_s": 1.0 / red.df_hz}
+
+    dm_basis, dm_weights, dm = np.zeros((n, 0)), np.zeros(0), None
+    pair = _pair(par, "TNDMAMP", "TNDMGAM")
+    if pair is not None:
+        if freq_bary_mhz is None:
+            raise ValueError("DM noise needs the TOAs' barycentric radio frequencies (freq_bary_mhz)")
+        dm = _powerlaw(par, *pair, "TNDMC", tdb_s)
+        scale = (DM_NOISE_REF_MHZ / np.asarray(freq_bary_mhz, dtype=np.float64)) ** 2  # 0 at infinite frequency
+        dm_basis = fourier_basis(tdb_s, dm.freqs_hz) * scale[:, None]
+        dm_weights = np.asarray(powerlaw_weights_s2(dm.freqs_hz, dm.log10_amp, dm.gamma, dm.df_hz))
+        names["dm"] = {"log10_amp": dm.log10_amp, "gamma": dm.gamma, "nf": len(dm.freqs_hz), "tspan_s": 1.0 / dm.df_hz}
+
+    return NoiseModel(efac_mask=efac_mask, efac=np.array([p.as_float() for p in efacs]), equad_mask=equad_mask,
+                      equad_s=np.array([v for _, v, _ in equads]), ecorr_basis=ecorr_basis,
+                      ecorr_weight_s2=ecorr_s[ecorr_param] ** 2, red_basis=red_basis, red_weight_s2=red_weights,
+                      names=names, dm_basis=dm_basis, dm_weight_s2=dm_weights,
+                      toa_error_s=np.asarray(toas.error_us, dtype=np.float64) * 1e-6, ecorr_s=ecorr_s,
+                      ecorr_param=ecorr_param, labels=labels, red=red, dm=dm)
+
+
+def barycentric_freq_mhz(model) -> np.ndarray:
+    """The TOAs' radio frequencies (MHz) in the SSB frame at the .par's astrometry (TZR row left out)."""
+    from jugbayes.model import dispersion
+    from jugbayes.model.timing_model import _direction
+
+    n_hat = _direction(model.structure, model.zero_params(), model.data)
+    f = dispersion.barycentric_freq_mhz(model.data["freq_mhz"], model.data["ssb_obs_vel_c"], n_hat)
+    return np.asarray(f)[:-1]
 
 
 def noise_for_model(model) -> NoiseModel:
     """The noise model of a built timing model's .par over its TOAs (not the TZR reference row)."""
-    return build_noise(model.par, model.toas, model.prep.tdb.as_float()[:-1] * SECONDS_PER_DAY)
+    freq = barycentric_freq_mhz(model) if model.par.get("TNDMAMP") is not None else None
+    return build_noise(model.par, model.toas, model.prep.tdb.as_float()[:-1] * SECONDS_PER_DAY, freq)
 
 
 def toa_sigma_and_basis(noise: NoiseModel | None, error_us) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,7 +284,136 @@ def offset_marginal_factor(sigma_s, basis, weights_s2):
 
 def gls_chi2(b, u, chol):
     """r^T C^-1 r for whitened residuals b = r/sigma, C = N + T phi T^T + offset, by the Woodbury identity."""
-    import jax.scipy.linalg
-
     y = jax.scipy.linalg.solve_triangular(chol, u.T @ b, lower=True)
     return jnp.sum(b * b) - jnp.sum(y * y)
+
+
+# ---------------------------------------------------------------- sampled noise parameters
+
+
+@dataclass(frozen=True)
+class NoiseParam:
+    """One sampled noise parameter: its .par value in sampling units and its default prior range.
+
+    Units: EFAC plain; EQUAD and ECORR log10(seconds); power-law amplitudes log10; gammas plain.
+    """
+
+    name: str
+    kind: str  # efac, equad, ecorr, red_log10_amp, red_gamma, dm_log10_amp, dm_gamma
+    value: float
+    lower: float
+    upper: float
+    prior: str = "uniform"
+
+
+def _log10_s(value_s: float, kind: str) -> float:
+    """log10 of a positive time; a zero EQUAD/ECORR is placed at the prior's lower bound (3 ns)."""
+    return float(np.log10(value_s)) if value_s > 0 else PRIOR_RANGES[kind][0]
+
+
+def noise_parameters(noise: NoiseModel) -> list[NoiseParam]:
+    """The noise model's parameters in the order :func:`noise_loglike` takes them.
+
+    EFACs, EQUADs (EQUAD and TNEQ lines), ECORRs in .par order, then TNREDAMP, TNREDGAM (also for a
+    .par that gives RNAMP/RNIDX, converted), TNDMAMP, TNDMGAM.  A .par value may lie outside the range.
+    """
+    def make(name, kind, value):
+        return NoiseParam(name, kind, float(value), *PRIOR_RANGES[kind])
+
+    out = [make(lab, "efac", v) for lab, v in zip(noise.labels.get("efac", []), noise.efac)]
+    out += [make(lab, "equad", _log10_s(v, "equad")) for lab, v in zip(noise.labels.get("equad", []), noise.equad_s)]
+    out += [make(lab, "ecorr", _log10_s(v, "ecorr")) for lab, v in zip(noise.labels.get("ecorr", []), noise.ecorr_s)]
+    for prefix, law in (("red", noise.red), ("dm", noise.dm)):
+        if law is not None:
+            par_prefix = "TNRED" if prefix == "red" else "TNDM"
+            out += [make(f"{par_prefix}AMP", f"{prefix}_log10_amp", law.log10_amp),
+                    make(f"{par_prefix}GAM", f"{prefix}_gamma", law.gamma)]
+    if len({p.name for p in out}) != len(out):
+        raise ValueError(f"noise parameter names are not unique: {[p.name for p in out]}")
+    return out
+
+
+def _unpack(noise: NoiseModel, values):
+    """values (ordered as noise_parameters) -> (sigma_s (n,), ECORR variance per epoch (m,), Fourier phi)."""
+    k_efac, k_equad, k_ecorr = len(noise.efac), len(noise.equad_s), len(noise.ecorr_s)
+    efac = values[:k_efac]
+    equad_s = 10.0 ** values[k_efac:k_efac + k_equad]
+    ecorr_s = 10.0 ** values[k_efac + k_equad:k_efac + k_equad + k_ecorr]
+    i = k_efac + k_equad + k_ecorr
+    sigma = scaled_sigma_s(jnp.asarray(noise.toa_error_s), jnp.asarray(noise.equad_mask), equad_s,
+                           jnp.asarray(noise.efac_mask), efac)
+    phi = []
+    for law in (noise.red, noise.dm):
+        if law is not None:
+            phi.append(powerlaw_weights_s2(jnp.asarray(law.freqs_hz), values[i], values[i + 1], law.df_hz))
+            i += 2
+    phi = jnp.concatenate(phi) if phi else jnp.zeros(0)
+    return sigma, ecorr_s[jnp.asarray(noise.ecorr_param)] ** 2, phi
+
+
+def noise_chi2_logdet(noise: NoiseModel, resid_s, values):
+    """(r^T C^-1 r, log det C) with the phase offset marginalised; see :func:`noise_loglike`."""
+    if noise.toa_error_s is None:
+        raise ValueError("this NoiseModel has no TOA errors; build it with build_noise")
+    values = jnp.asarray(values, dtype=jnp.float64)
+    r = jnp.asarray(resid_s, dtype=jnp.float64)
+    sigma, ecorr_var, phi = _unpack(noise, values)
+    fourier = np.hstack([noise.red_basis, noise.dm_basis])
+    n, m = noise.ecorr_basis.shape
+    disjoint = m == 0 or np.all(noise.ecorr_basis.sum(axis=1) <= 1)
+    if disjoint:  # ECORR blocks are inverted exactly (one rank-1 update per epoch)
+        dense, dense_phi = jnp.asarray(fourier), phi
+        epoch = np.where(noise.ecorr_basis.any(axis=1), noise.ecorr_basis.argmax(axis=1), m)
+    else:  # overlapping ECORR selectors: their epoch columns join the Woodbury update instead
+        dense = jnp.asarray(np.hstack([noise.ecorr_basis, fourier]))
+        dense_phi, ecorr_var, epoch = jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.full(n, 0)
+    return _woodbury(r, sigma, jnp.asarray(epoch), ecorr_var, dense, dense_phi)
+
+
+def _woodbury(r, sigma, epoch, ecorr_var, dense, phi):
+    """chi2 and restricted log det for C = N_E + F phi F^T + 1 v 1^T with v -> infinity.
+
+    N_E = diag(sigma^2) + sum_e J_e 1_e 1_e^T (disjoint epochs ``epoch``, variances ``ecorr_var``) is inverted
+    by Sherman-Morrison per epoch.  G = [F, 1]; M = diag(1/phi, 0) + G^T N_E^-1 G is scaled to a unit
+    diagonal before its Cholesky factorisation, so that tiny or huge phi cost no precision.  The log det
+    drops the offset's log v (a constant): log det N_E + log det M + sum log phi, written without 1/phi.
+    """
+    m = ecorr_var.shape[0]
+    w = 1.0 / sigma**2
+    g = jnp.hstack([dense, jnp.ones((r.shape[0], 1))])
+    seg = lambda x: jax.ops.segment_sum(x, epoch, num_segments=m + 1)[:m]  # noqa: E731
+    s_e = seg(w)
+    c = ecorr_var / (1.0 + ecorr_var * s_e)  # N_E^-1 = W - W 1_e c_e 1_e^T W per epoch
+    wr, wg = w * r, w[:, None] * g
+    a_r, a_g = seg(wr), seg(wg)
+    r_nr = jnp.sum(wr * r) - jnp.sum(c * a_r**2)
+    g_nr = g.T @ wr - a_g.T @ (c * a_r)
+    g_ng = g.T @ wg - a_g.T @ (c[:, None] * a_g)
+    k = phi.shape[0]
+    diag = jnp.diagonal(g_ng)
+    q = jnp.concatenate([jnp.sqrt(phi / (1.0 + phi * diag[:k])), 1.0 / jnp.sqrt(jnp.sum(w))[None]])
+    prior = jnp.concatenate([1.0 / (1.0 + phi * diag[:k]), jnp.zeros(1)])  # q^2 / phi
+    quad, logdet_m = _quad_logdet(q[:, None] * g_ng * q[None, :] + jnp.diag(prior), q * g_nr)
+    logdet = (jnp.sum(jnp.log(sigma**2)) + jnp.sum(jnp.log1p(ecorr_var * s_e)) + logdet_m
+              + jnp.sum(jnp.log1p(phi * diag[:k])) + jnp.log(jnp.sum(w)))
+    return r_nr - quad, logdet
+
+
+def _quad_logdet(m, b):
+    """(b^T M^-1 b, log det M) for symmetric positive definite M, by one Cholesky factorisation."""
+    chol = jnp.linalg.cholesky(m)
+    y = jax.scipy.linalg.solve_triangular(chol, b, lower=True)
+    return jnp.sum(y * y), 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+
+
+def noise_loglike(noise: NoiseModel, resid_s, values):
+    """Marginal Gaussian log-likelihood of residuals ``resid_s`` (n,) at noise ``values`` (jittable).
+
+    -1/2 [r^T C^-1 r + log det C], C = N(values) + T phi(values) T^T, ``values`` ordered as
+    :func:`noise_parameters`.  The phase offset is marginalised with an infinite-variance column, as
+    :func:`gls_chi2` does; its log det is the restricted-likelihood one,
+    log det C + log(1^T C^-1 1) with C without the offset, so it varies with the noise values
+    correctly.  Constants (2 pi) are dropped.  Woodbury and Cholesky only: no n x n matrix.
+    """
+    chi2, logdet = noise_chi2_logdet(noise, resid_s, values)
+    return -0.5 * (chi2 + logdet)
