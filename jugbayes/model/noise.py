@@ -363,7 +363,8 @@ def noise_chi2_logdet(noise: NoiseModel, resid_s, values):
     disjoint = m == 0 or np.all(noise.ecorr_basis.sum(axis=1) <= 1)
     if disjoint:  # ECORR blocks are inverted exactly (one rank-1 update per epoch)
         dense, dense_phi = jnp.asarray(fourier), phi
-        epoch = np.where(noise.ecorr_basis.any(axis=1), noise.ecorr_basis.argmax(axis=1), m)
+        epoch = (np.where(noise.ecorr_basis.any(axis=1), noise.ecorr_basis.argmax(axis=1), m) if m
+                 else np.zeros(n, dtype=int))  # no ECORR: every TOA in the (empty) 'no epoch' slot 0 = m
     else:  # overlapping ECORR selectors: their epoch columns join the Woodbury update instead
         dense = jnp.asarray(np.hstack([noise.ecorr_basis, fourier]))
         dense_phi, ecorr_var, epoch = jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.full(n, 0)

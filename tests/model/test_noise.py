@@ -69,6 +69,8 @@ def _with_values(noise, values):
     sigma = scale * np.sqrt(noise.toa_error_s**2 + noise.equad_mask @ equad**2)
     phi = [ecorr[noise.ecorr_param] ** 2]
     for law, prefix in ((noise.red, "TNRED"), (noise.dm, "TNDM")):
+        if law is None:
+            continue
         f = law.freqs_hz
         psd = 10.0 ** (2 * get[prefix + "AMP"]) / (12 * np.pi**2) * YEAR_S ** (3 - get[prefix + "GAM"]) \
             * f ** -get[prefix + "GAM"]
@@ -190,6 +192,23 @@ def test_loglike_with_overlapping_ecorr_selectors(small, tmp_path):
     par = _write_par(tmp_path / "overlap.par", text)
     noise = noise_for_model(build_model(par, model.toas))
     resid = np.random.default_rng(2).standard_normal(len(model.toas)) * 2e-6
+    values = np.array([p.value for p in noise_parameters(noise)])
+    chi2, logdet = (float(x) for x in jax.jit(lambda r, v: noise_chi2_logdet(noise, r, v))(resid, values))
+    sigma, phi = _with_values(noise, values)
+    _, basis, _ = toa_sigma_and_basis(noise, noise.toa_error_s * 1e6)
+    chi2_ref, logdet_ref = _dense(resid, sigma, basis, phi)
+    assert abs(chi2 / chi2_ref - 1) < 1e-8 and abs(logdet - logdet_ref) < 1e-8 * abs(logdet_ref)
+
+
+@pytest.mark.parametrize("extra", ["", NOISE_LINES])
+def test_loglike_without_ecorr(small, tmp_path, extra):
+    """EFAC/EQUAD only (no ECORR epochs), with and without Fourier noise: still the dense result."""
+    model, _ = small
+    text = "".join(line + "\n" for line in (EXAMPLE / "isolated_msp.par").read_text().splitlines()
+                   if not line.split()[:1] == ["ECORR"])
+    noise = noise_for_model(build_model(_write_par(tmp_path / "no_ecorr.par", text + extra), model.toas))
+    assert noise.ecorr_basis.shape[1] == 0
+    resid = np.random.default_rng(3).standard_normal(len(model.toas)) * 2e-6
     values = np.array([p.value for p in noise_parameters(noise)])
     chi2, logdet = (float(x) for x in jax.jit(lambda r, v: noise_chi2_logdet(noise, r, v))(resid, values))
     sigma, phi = _with_values(noise, values)
