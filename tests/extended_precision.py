@@ -72,7 +72,7 @@ _RULES = {
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b, "neg": lambda a: -a, "sign": np.sign, "floor": np.floor,
     "sin": np.sin, "cos": np.cos, "atan2": np.arctan2, "sqrt": np.sqrt, "log": np.log, "exp": np.exp,
-    "is_finite": np.isfinite, "stop_gradient": lambda a: a, "abs": np.abs, "tan": np.tan,
+    "is_finite": np.isfinite, "stop_gradient": lambda a: a, "cbrt": np.cbrt, "abs": np.abs, "tan": np.tan,
     "integer_pow": lambda a, y: a ** int(y), "round": _round, "broadcast_in_dim": _broadcast_in_dim,
     "dot_general": _dot_general, "slice": _slice, "convert_element_type": _convert, "select_n": _select_n,
     "squeeze": lambda a, dimensions: np.squeeze(a, axis=tuple(dimensions)),
@@ -108,11 +108,16 @@ def _eval(jaxpr, consts, args):
         if name in ("jit", "pjit", "closed_call", "core_call"):
             inner = eqn.params.get("jaxpr") or eqn.params.get("call_jaxpr")
             outputs = _eval(inner.jaxpr, inner.consts, inputs)
+        elif name == "optimization_barrier":
+            outputs = inputs
+        elif name == "cond":  # lax.cond / switch: the branch its index picks
+            branch = eqn.params["branches"][int(np.asarray(inputs[0]))]
+            outputs = _eval(branch.jaxpr, branch.consts, inputs[1:])
         elif name in _RULES:
             params = dict(eqn.params)
             if name in ("integer_pow",):
                 outputs = [_RULES[name](inputs[0], params["y"])]
-            elif name in ("add", "sub", "mul", "div", "neg", "sign", "floor", "sin", "cos", "atan2", "sqrt",
+            elif name in ("add", "sub", "mul", "div", "neg", "sign", "floor", "sin", "cos", "atan2", "sqrt", "cbrt",
                           "log", "exp", "is_finite", "stop_gradient", "abs", "tan", "max", "min", "lt", "gt",
                           "le", "ge", "eq", "ne", "and", "or", "not", "select_n"):
                 outputs = [_RULES[name](*inputs)]

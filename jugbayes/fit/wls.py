@@ -1,26 +1,38 @@
-"""Stage one: weighted least squares by Gauss-Newton with a column-scaled SVD solve.
+"""Stage one: weighted (or generalised) least squares by Gauss-Newton with a column-scaled SVD solve.
 
 The design matrix is the autodiff Jacobian of the shared residual function with respect to the
 free parameters' offsets, plus a constant column for the arbitrary phase offset (unless PHOFF is
-fitted).  Each iteration is one jitted call: residuals, Jacobian, whitening by the TOA errors,
-column scaling (each column divided by its norm), SVD, dropping singular values below
-``rcond`` times the largest (with a warning naming the degenerate combination), the step, and
-the covariance with the scaling undone.  Python only decides whether to accept the step (halving
-it while chi2 rises) and when to stop (every step below ``tol_sigma`` of its sigma and chi2
-steady).
+fitted).  Parameters that act only through the delays before the binary (DM, DMn, DMX_*, NE_SW) get
+their columns by the chain rule, still all autodiff: d(residual_i)/d(delay_i) from one forward-mode
+pass with a unit tangent on an extra per-TOA delay, times d(delay_i)/d(parameter) from the delay
+sub-function; every other column is a forward-mode (jacfwd) column.  See :func:`design_matrix_fn`.
+
+Correlated noise (ECORR, red/DM noise: basis T, prior weights phi) is marginalised by projection:
+the whitened noise block [[T/sigma], [phi^-1/2]] is factorised once per fit (an orthonormal basis Q
+by Cholesky), and each step projects the whitened design matrix and residuals off it.  The
+projected (n + m) x p matrix A has A^T A = J^T C^-1 J, the GLS normal matrix (never formed), and
+its column-scaled SVD gives the step and the covariance, with singular values below ``RCOND``
+times the largest dropped (a warning names the degenerate combination).  This is the solution of
+the SVD of the full noise-augmented (p + m columns) system, at a fraction of the cost.
+
+Each Gauss-Newton step is one jitted call.  Python decides whether to accept a step (halving it,
+with only the residuals evaluated, while chi2 rises) and when to stop (every step below
+``tol_sigma`` of its sigma and chi2 steady).
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg
 import numpy as np
 
 from jugbayes.config import enable_x64
-from jugbayes.model.noise import gls_chi2, offset_marginal_factor, toa_sigma_and_basis
+from jugbayes.model.noise import toa_sigma_and_basis
 
 enable_x64()
 
@@ -68,59 +80,178 @@ def _wrms_us(r: np.ndarray, sigma_s: np.ndarray) -> float:
     return float(np.sqrt(np.sum(w * (r - mean) ** 2) / np.sum(w)) * 1e6)
 
 
-def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
-    """A jitted ``(x, sigma) -> (resid, chi2, step, cov, singular values, V, kept)`` for offsets ``x``.
+# Parameters that change the residuals only through the delays added before the binary delay: their
+# columns come from the chain rule (see design_matrix_fn).  Anything not listed gets a jacfwd column.
+_PRE_BINARY_DELAY = re.compile(r"^(DM\d*|DMX_\w+|NE_SW)$")
 
-    GLS by augmentation: the noise basis T (weights phi) joins the design matrix and each noise column
-    gets a prior row 1/sqrt(phi), so one column-scaled SVD of [[J/sigma, T/sigma], [0, phi^-1/2]]
-    solves for the timing step marginalised over the noise.  With no basis this is plain WLS.
-    chi2 is r^T C^-1 r with C = N + T phi T^T + (offset, infinite variance), by the Woodbury identity.
+
+def _params_fn(model, free: tuple[str, ...], with_offset: bool):
+    """``(x, only=None) -> params``: the free parameters' offsets (and the phase offset, last) into a full
+    params dict; with ``only`` (indices into x), ``x`` holds just those entries and the rest stay at zero
+    offset (so forward-mode tangents touch only the parameters being differentiated)."""
+    base = model.zero_params()
+    # The offset is a phase offset (turns), applied before residuals go to the nearest pulse, so a large
+    # step along a near-degenerate JUMPs-versus-offset direction cannot skip pulses.
+    cols = free + (("PHOFF",) if with_offset else ())
+
+    def params(x, only=None, rest=None):
+        p = dict(base)
+        if rest is not None:
+            p.update(params(rest))
+        for j, i in enumerate(range(len(cols)) if only is None else only):
+            p[cols[i]] = x[j]
+        return p
+
+    return params
+
+
+def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
+    """``x -> (residuals_s, J)`` with J = d residuals / d x (n x len(x)), x the free offsets (+ phase offset).
+
+    Equal to ``jax.jacfwd`` of the residuals, cheaper: a residual i depends on the delays of row i and of
+    the TZR row only, so for a parameter acting only through the delays before the binary,
+    J_ik = g_i dD_i/dx_k + h_i dD_tzr/dx_k, with g and h two forward-mode passes (unit tangents on an
+    extra delay on the TOA rows and on the TZR row) and dD/dx the Jacobian of the delay sub-function.
+    """
+    from jugbayes.model.timing_model import delays_s
+
+    params = _params_fn(model, free, with_offset)
+    s, data = model.structure, model.data
+    n_rows = data["dt_pepoch_s"].shape[0]  # TOAs + the TZR row
+    cols = free + (("PHOFF",) if with_offset else ())
+    chain = np.array([i for i, n in enumerate(cols) if _PRE_BINARY_DELAY.match(n)], dtype=int)
+    direct = np.array([i for i, n in enumerate(cols) if not _PRE_BINARY_DELAY.match(n)], dtype=int)
+
+    def resid(x, extra_delay_s=None):
+        return model.residual_fn(params(x), data, extra_delay_s=extra_delay_s)["time_s"]
+
+    k = len(direct)
+    perm = np.argsort(np.concatenate([direct, chain]))  # rows of [direct; chain] back to the order of x
+    toa_rows = jnp.ones(n_rows).at[-1].set(0.0)
+    tzr_row = jnp.zeros(n_rows).at[-1].set(1.0)
+
+    def parts(x):
+        x = jax.lax.stop_gradient(x)
+
+        def f(x_direct, extra):
+            return model.residual_fn(params(x_direct, direct, x), data, extra_delay_s=extra)["time_s"]
+
+        def pre_binary_delay(x_chain):  # binary left out: the only delay that depends on the others
+            delays, _ = delays_s(s, params(x_chain, chain, x), data)
+            return sum(v for name, v in delays.items() if name != "binary")
+
+        x0, e0 = x[direct], jnp.zeros(n_rows)
+        tan_x = jnp.vstack([jnp.eye(k), jnp.zeros((2, k))])
+        tan_e = jnp.vstack([jnp.zeros((k, n_rows)), toa_rows, tzr_row])
+        cols_t = jax.vmap(lambda tx, te: jax.jvp(f, (x0, e0), (tx, te))[1])(tan_x, tan_e)  # (k + 2, n)
+        xc = x[chain]
+        d_delay = jax.vmap(lambda t: jax.jvp(pre_binary_delay, (xc,), (t,))[1])(jnp.eye(len(chain)))
+        return f(x0, e0), cols_t, d_delay  # d_delay: (len(chain), n_rows)
+
+    def design(x):
+        if len(chain) == 0:
+            return resid(x), jax.jacfwd(resid)(x)
+        # Computed inside a conditional (both branches the same) so that XLA keeps these outputs as arrays:
+        # fused into the products below, the forward-mode passes were re-evaluated per column (4x slower).
+        r, cols_t, d_delay = jax.lax.cond(jnp.all(jnp.isfinite(x)), parts, parts, x)
+        g, h = cols_t[k], cols_t[k + 1]
+        chained = g[None, :] * d_delay[:, :-1] + h[None, :] * d_delay[:, -1:]
+        return r, jnp.concatenate([cols_t[:k], chained], axis=0)[perm].T
+
+    return design, resid
+
+
+def _noise_factor(sigma_s, t_mat, phi):
+    """(Q_top, Q_bot, p_offset): an orthonormal basis Q of the whitened noise block B = [[T/sigma], [phi^-1/2]],
+    by Cholesky of B^T B = diag(1/phi) + (T/sigma)^T (T/sigma), and the offset column [1/sigma; 0] projected
+    off it (for chi2 with the offset marginalised).  Computed once per fit: the noise is held fixed."""
+    tw = t_mat / sigma_s[:, None]
+    chol = jnp.linalg.cholesky(jnp.diag(1.0 / phi) + tw.T @ tw)
+    q_top = jax.scipy.linalg.solve_triangular(chol, tw.T, lower=True).T
+    q_bot = jax.scipy.linalg.solve_triangular(chol, jnp.diag(1.0 / jnp.sqrt(phi)), lower=True).T
+    ones = 1.0 / sigma_s
+    k = q_top.T @ ones
+    return q_top, q_bot, (ones - q_top @ k, -q_bot @ k)
+
+
+def _project(q_top, q_bot, a):
+    """[[a], [0]] with its component along Q removed: (top rows, bottom rows)."""
+    k = q_top.T @ a
+    return a - q_top @ k, -q_bot @ k
+
+
+def _chi2(b, q_top, q_bot, p_offset, n_noise):
+    """r^T C^-1 r for whitened residuals b (WLS: |b|^2; GLS: noise and phase offset marginalised)."""
+    if n_noise == 0:
+        return jnp.sum(b * b)
+    top, bot = _project(q_top, q_bot, b)
+    pu_top, pu_bot = p_offset
+    along = jnp.sum(top * pu_top) + jnp.sum(bot * pu_bot)
+    return jnp.sum(top * top) + jnp.sum(bot * bot) - along * along / (jnp.sum(pu_top**2) + jnp.sum(pu_bot**2))
+
+
+def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
+    """Jitted ``step(x, sigma, factor) -> (resid, chi2, step, cov, singular values, V^T, kept)`` and
+    ``chi2_at(x, sigma, factor) -> (resid, chi2)``, cached on the model so a re-fit reuses the compiled code.
+
+    The step solves min |A dx + b| for the whitened [J, r], projected off the noise basis when there is
+    one (see the module docstring): QR, then the column-scaled SVD of R, small singular values dropped.
     """
     key = (free, with_offset, n_noise)
     cache = model.__dict__.setdefault("_fit_steps", {})
     if key in cache:  # a re-fit of the same model reuses the compiled step
         return cache[key]
-    base = model.zero_params()
-    n_par = len(free) + (1 if with_offset else 0)
-
-    def resid(x):
-        p = dict(base)
-        for i, name in enumerate(free):
-            p[name] = x[i]
-        if with_offset:
-            # The offset is a phase offset (turns), applied before residuals go to the nearest pulse, so
-            # a large step along a near-degenerate JUMPs-versus-offset direction cannot skip pulses.
-            p["PHOFF"] = x[-1]
-        return model.residual_fn(p, model.data)["time_s"]
-
-    def chi2_of(r, sigma_s, t_mat, phi):
-        b = r / sigma_s
-        if n_noise == 0:
-            return jnp.sum(b * b)
-        return gls_chi2(b, *offset_marginal_factor(sigma_s, t_mat, phi))
+    design, resid = design_matrix_fn(model, free, with_offset)
 
     @jax.jit
-    def step(x, sigma_s, t_mat, phi):
-        r = resid(x)
-        jac = jax.jacfwd(resid)(x)
-        top = jnp.hstack([jac, t_mat]) / sigma_s[:, None]
+    def step(x, sigma_s, factor):
+        q_top, q_bot, p_offset = factor
+        r, jac = design(x)
+        ab = jnp.hstack([jac, r[:, None]]) / sigma_s[:, None]
         if n_noise:
-            prior = jnp.hstack([jnp.zeros((n_noise, n_par)), jnp.diag(1.0 / jnp.sqrt(phi))])
-            a = jnp.vstack([top, prior])
-            b = jnp.concatenate([r / sigma_s, jnp.zeros(n_noise)])
-        else:
-            a, b = top, r / sigma_s
+            ab = jnp.vstack(_project(q_top, q_bot, ab))
+        # QR first (LAPACK, cheap): [A b] = Q [[R, c], [0, rho]], so min |A dx + b| = min |R dx + c|, and the
+        # column-scaled SVD is that of the p x p triangle R (same singular values and V as A's).
+        rc = jnp.linalg.qr(ab, mode="r")
+        a, c = rc[:-1, :-1], rc[:-1, -1]
         norms = jnp.sqrt(jnp.sum(a * a, axis=0))
         norms = jnp.where(norms > 0, norms, 1.0)
-        u, sv, vt = jnp.linalg.svd(a / norms, full_matrices=False)
+        u, sv, vt = jnp.linalg.svd(a / norms)
         keep = sv > RCOND * sv[0]
         s_inv = jnp.where(keep, 1.0 / jnp.where(keep, sv, 1.0), 0.0)
-        dx = -(vt.T @ (s_inv * (u.T @ b))) / norms
+        dx = -(vt.T @ (s_inv * (u.T @ c))) / norms
         cov = ((vt.T * s_inv**2) @ vt) / jnp.outer(norms, norms)
-        return r, chi2_of(r, sigma_s, t_mat, phi), dx[:n_par], cov[:n_par, :n_par], sv, vt[:, :n_par], keep
+        return r, _chi2(r / sigma_s, q_top, q_bot, p_offset, n_noise), dx, cov, sv, vt, keep
 
-    cache[key] = (step, resid, jax.jit(chi2_of))
+    @jax.jit
+    def chi2_at(x, sigma_s, factor):
+        r = resid(x)
+        return r, _chi2(r / sigma_s, *factor, n_noise)
+
+    cache[key] = (step, chi2_at)
     return cache[key]
+
+
+def _noise_factor_cached(model, sigma_s: np.ndarray, basis: np.ndarray, weights: np.ndarray):
+    """:func:`_noise_factor` for these arrays, kept on the model for re-fits with the same noise."""
+    if basis.shape[1] == 0:
+        return jnp.zeros((len(sigma_s), 0)), jnp.zeros((0, 0)), (jnp.zeros(len(sigma_s)), jnp.zeros(0))
+    key = tuple(_checksum(arr) for arr in (sigma_s, basis, weights))
+    cache = model.__dict__.setdefault("_noise_factors", {})
+    if key not in cache:
+        cache.clear()  # one noise model at a time
+        cache[key] = _noise_factor_jit(jnp.asarray(sigma_s), jnp.asarray(basis), jnp.asarray(weights))
+    return cache[key]
+
+
+_noise_factor_jit = jax.jit(_noise_factor)
+
+
+def _checksum(arr: np.ndarray) -> tuple:
+    """A cheap fingerprint of an array's exact contents (shape, and two wrapping sums of its 64-bit words)."""
+    words = np.ascontiguousarray(arr, dtype=np.float64).view(np.uint64).ravel()
+    with np.errstate(over="ignore"):
+        return arr.shape, int(words.sum()), int((words * np.arange(1, len(words) + 1, dtype=np.uint64)).sum())
 
 
 def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray | None = None, max_iter: int = 50,
@@ -139,29 +270,30 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
         raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
     sigma_s = jnp.asarray(raw)
     names = free + ((OFFSET,) if with_offset else ())
-    step_fn, resid, chi2_fn = _make_step(model, free, with_offset, basis.shape[1])
-    t_mat, phi = jnp.asarray(basis), jnp.asarray(weights)
-    step = lambda x, sig: step_fn(x, sig, t_mat, phi)  # noqa: E731
+    step_fn, chi2_fn = _make_step(model, free, with_offset, basis.shape[1])
+    factor = _noise_factor_cached(model, raw, basis, weights)
     x = jnp.zeros(len(names))
-    r, chi2, dx, cov, s, vt, keep = step(x, sigma_s)
+    r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor)
     r0, chi2_prefit = np.asarray(r), float(chi2)  # the first step is taken at the .par's values
     wrms_pre = _wrms_us(r0, raw)
     dropped = _report_degenerate(names, np.asarray(s), np.asarray(vt), np.asarray(keep))
     converged, iterations = False, 0
     for iterations in range(1, max_iter + 1):
         sig = np.sqrt(np.abs(np.diag(np.asarray(cov))))
-        trial, factor = x + dx, 1.0
-        r_t, chi2_t, dx_t, cov_t, s_t, vt_t, keep_t = step(trial, sigma_s)
-        while not float(chi2_t) <= float(chi2) * (1 + 1e-12) and factor > 1e-3:  # NaN counts as worse
-            factor /= 2
-            trial = x + factor * dx
-            r_t, chi2_t, dx_t, cov_t, s_t, vt_t, keep_t = step(trial, sigma_s)
-        small = np.all(np.abs(np.asarray(dx)) * factor <= tol_sigma * np.where(sig > 0, sig, np.inf))
+        trial, scale = x + dx, 1.0
+        r_t, chi2_t = chi2_fn(trial, sigma_s, factor)
+        while not float(chi2_t) <= float(chi2) * (1 + 1e-12) and scale > 1e-3:  # NaN counts as worse
+            scale /= 2
+            trial = x + scale * dx
+            r_t, chi2_t = chi2_fn(trial, sigma_s, factor)
+        small = np.all(np.abs(np.asarray(dx)) * scale <= tol_sigma * np.where(sig > 0, sig, np.inf))
         steady = abs(float(chi2) - float(chi2_t)) <= tol_chi2 * max(float(chi2), 1.0)
-        x, r, chi2, dx, cov, s, vt, keep = trial, r_t, chi2_t, dx_t, cov_t, s_t, vt_t, keep_t
         if small and steady:
-            converged = True
+            # Converged: the covariance of the last linearisation (at most tol_sigma away) is kept.
+            x, r, chi2, converged = trial, r_t, chi2_t, True
             break
+        x = trial
+        r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor)
     cov = np.asarray(cov)
     r = np.asarray(r)
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,

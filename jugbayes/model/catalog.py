@@ -114,6 +114,7 @@ _SINGLE = [
     _s("EDOT", FLOAT, BINARY, "1/s"),
     _s("OM", FLOAT, BINARY, "deg"),
     _s("OMDOT", FLOAT, BINARY, "deg/yr"),
+    _s("XOMDOT", FLOAT, BINARY, "deg/yr"),
     _s("T0", MJD, BINARY, "d"),
     _s("TASC", MJD, BINARY, "d"),
     _s("EPS1", FLOAT, BINARY),

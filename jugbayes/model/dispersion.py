@@ -3,10 +3,18 @@
 All delays use the barycentric radio frequency f_bary = f_topo (1 - v_obs . n / c), as TEMPO2
 and PINT do, and the conventional constant 1/2.41e-4 s MHz^2 cm^3/pc.  TOAs at infinite
 frequency get no dispersive delay.
+
+DMJUMP (flag-selected DM offsets) follows PINT's ``DispersionJump``: it offsets only the *model DM*
+that wideband DM measurements (``-pp_dm``) are compared with, DM - DMJUMP on the TOAs it selects
+(:func:`dm_jump_offsets`), and never the TOAs' dispersion delay (PINT's d delay / d DMJUMP is
+zero).  jugbayes does not fit wideband DM measurements yet, so a .par's DMJUMPs change nothing in
+TOA residuals; one marked free is held fixed with a warning (:func:`check_dm_jumps`).  For a DM
+offset that does delay narrowband TOAs PINT has FDJUMPDM (not implemented here).
 """
 
 from __future__ import annotations
 
+import warnings
 from math import factorial
 
 import jax.numpy as jnp
@@ -14,6 +22,7 @@ import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.constants import AU_M, C_M_S, DM_CONST_S_MHZ2, PC_M
+from jugbayes.model.selectors import toa_mask
 
 enable_x64()
 
@@ -68,3 +77,25 @@ def fd_delay_s(freq_mhz, fd_terms):
     for i, term in enumerate(fd_terms, start=1):
         out = out + term * log_f**i
     return out
+
+
+class DMJumpWarning(UserWarning):
+    """A DMJUMP is marked free, but it cannot be fitted from TOAs."""
+
+
+def dm_jump_offsets(par, toas) -> np.ndarray:
+    """Per TOA, the DMJUMPs' change of the model DM (pc cm^-3) wideband DMs are compared with: -DMJUMP
+    on the TOAs each selects (PINT's sign).  Not a delay: TOA residuals do not depend on it."""
+    out = np.zeros(len(toas))
+    for p in par.masked("DMJUMP"):
+        out -= p.as_float() * toa_mask(p.selector, toas)
+    return out
+
+
+def check_dm_jumps(par) -> None:
+    """Warn once for DMJUMPs with a fit flag: they only move wideband DMs, so they stay at their values."""
+    free = [f"{p.name} ({' '.join(p.selector)})" for p in par.masked("DMJUMP") if p.fit]
+    if free:
+        warnings.warn(f"{par.path}: {', '.join(free)} marked free, but a DMJUMP changes only wideband DM "
+                      "measurements, not TOA residuals (as in PINT): held at the .par value", DMJumpWarning,
+                      stacklevel=3)

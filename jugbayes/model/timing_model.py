@@ -5,14 +5,16 @@ in the units listed in :attr:`TimingModel.units`; all zeros reproduces the .par.
 the epochs exact (see :mod:`jugbayes.model.spin`) and give a fitter well-scaled unknowns.
 ``data`` is a dict of arrays prepared once: one row per TOA plus, last, the phase-reference (TZR) TOA.
 
-Delays are applied in PINT's order: astrometric (Roemer + parallax), Solar-system Shapiro, solar wind,
-dispersion (DM series, DMX), binary (at the time left after those), FD.  The phase is the spin
-phase at TDB - delays plus JUMPs; residuals are taken to the nearest pulse relative to the TZR TOA.
+Delays are applied in PINT's order: astrometric (Roemer + parallax), troposphere (CORRECT_TROPOSPHERE Y),
+Solar-system Shapiro, solar wind, dispersion (DM series, DMX), binary (at the time left after those), FD.
+The phase is the spin phase at TDB - delays plus JUMPs; residuals are taken to the nearest pulse relative
+to the TZR TOA, or to the .tim's ``-pn`` pulse numbers when every TOA has one (see :mod:`.spin`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -29,7 +31,7 @@ from jugbayes.geometry.sites import resolve_site
 from jugbayes.io import numbers
 from jugbayes.io.par import ParFile
 from jugbayes.io.tim import TOAs
-from jugbayes.model import astrometry, dispersion, spin
+from jugbayes.model import astrometry, dispersion, spin, troposphere
 from jugbayes.model.selectors import toa_mask
 from jugbayes.prepare import PreparedTOAs, prepare_toas
 from jugbayes.timescales.mjd import SECONDS_PER_DAY
@@ -38,7 +40,12 @@ enable_x64()
 
 # Parameters whose components are not implemented yet make the build fail with their names.
 _UNSUPPORTED_COMPONENTS: dict[str, str] = {}
-_SETTINGS_CHECKS = {"CORRECT_TROPOSPHERE": "the troposphere delay (CORRECT_TROPOSPHERE Y)"}
+_SETTINGS_CHECKS: dict[str, str] = {}  # settings whose "Y" asks for something not implemented
+# Terms that change the residuals but that the .par reader leaves unused: silently dropping them would give
+# wrong residuals (TEMPO2 WAVE harmonic whitening, IFUNC interpolated offsets, PINT piecewise spin-down,
+# chromatic CM/CMX, wave-X DM/spin terms, frequency-dependent jumps).
+_UNSUPPORTED_TERMS = re.compile(r"^(WAVE|DMWAVE|IFUNC|SIFUNC|PW(EP|START|STOP|PH|F\d)_|CM\d|CMX|CMEPOCH|WX|DMWX|"
+                                r"CMWX|SWX|FDJUMP|NE_SW\d|SWP)")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class Structure:
     solar_wind: bool
     binary: str | None = None
     glitches: tuple[str, ...] = ()
+    troposphere: bool = False  # CORRECT_TROPOSPHERE Y
+    pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
 
 
 @dataclass
@@ -104,12 +113,18 @@ def _jitted(structure: Structure):
 # ---------------------------------------------------------------- the residual function
 
 
-def delays_s(s: Structure, params: dict, d: dict) -> tuple[dict, jnp.ndarray]:
-    """Each delay component (s) on every row (TOAs, then TZR), and the barycentric frequency (MHz)."""
+def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[dict, jnp.ndarray]:
+    """Each delay component (s) on every row (TOAs, then TZR), and the barycentric frequency (MHz).
+
+    ``extra_delay_s`` (one value per row, or None) is added to the dispersion delay, before the binary: the
+    fitter differentiates through it to get the columns of parameters that act only through those delays.
+    """
     p = lambda name: d["ref"][name] + params[name]  # noqa: E731
     delays = {}
     n_hat = _direction(s, params, d)
     delays["roemer"] = astrometry.roemer_delay_s(d["ssb_obs_pos_ls"], n_hat, p("PX") * d["mas_to_rad"])
+    if s.troposphere:
+        delays["troposphere"] = troposphere.troposphere_delay_s(n_hat, d)
     shapiro = astrometry.shapiro_delay_s(d["obs_sun_pos_ls"], n_hat, T_SUN_S)
     for body in s.planets:
         shapiro = shapiro + astrometry.shapiro_delay_s(d[f"obs_{body}_pos_ls"], n_hat,
@@ -125,6 +140,8 @@ def delays_s(s: Structure, params: dict, d: dict) -> tuple[dict, jnp.ndarray]:
         dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
         dm = dm + d["dmx_mask"] @ dmx
     delays["dispersion"] = dispersion.dispersion_delay_s(dm, inv_f2)
+    if extra_delay_s is not None:
+        delays["dispersion"] = delays["dispersion"] + extra_delay_s
     if s.binary is not None:
         from jugbayes.model.binary import DELAY_FUNCTIONS, NEEDS_GEOMETRY, ddk_geometry
 
@@ -143,10 +160,10 @@ def delays_s(s: Structure, params: dict, d: dict) -> tuple[dict, jnp.ndarray]:
     return delays, f_bary
 
 
-def _residuals(s: Structure, params: dict, d: dict) -> dict:
+def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
     """Phase and time residuals (TOA rows only) and each delay component, in seconds."""
     p = lambda name: d["ref"][name] + params[name]  # noqa: E731
-    delays, _ = delays_s(s, params, d)
+    delays, _ = delays_s(s, params, d, extra_delay_s)
     total = sum(delays.values())
 
     f_ref = d["f_ref"]
@@ -161,7 +178,11 @@ def _residuals(s: Structure, params: dict, d: dict) -> dict:
         jumps = jnp.stack([p(f"JUMP{i}") for i in range(1, s.n_jumps + 1)])
         phase = phase + (d["jump_mask"] @ jumps) * f0
     rel = phase[:-1] - phase[-1] - p("PHOFF")
-    phase_resid = rel - jnp.round(rel)
+    if s.pulse_numbers:  # the -pn numbers, counted from the first TOA's nearest pulse (spin.pulse_number_offsets)
+        rel = rel - d["pulse_number_offset"]
+        phase_resid = rel - jnp.round(rel[0])
+    else:
+        phase_resid = rel - jnp.round(rel)
     # Turns -> seconds with the spin frequency at each TOA (TDB - PEPOCH, no delays), as PINT does.
     dt0 = d["dt_pepoch_s"][:-1]
     f_spin = sum((f_ref[k] + df[k]) * dt0**k / factorial(k) for k in range(s.n_f))
@@ -243,9 +264,10 @@ def _check_supported(par: ParFile) -> None:
     swm = par.get("SWM")
     if swm is not None and swm.as_float() != 0:
         problems.append(f"solar-wind model SWM {swm.value} (only SWM 0)")
-    dmjumps = [p.name for p in par.masked("DMJUMP")]
-    if dmjumps:
-        problems.append(f"wideband DM jumps: {', '.join(dmjumps)}")
+    ignored = [p.written_name for p in par.unused if _UNSUPPORTED_TERMS.match(p.written_name.upper())]
+    if ignored:
+        shown = ", ".join(ignored[:8]) + (f", ... ({len(ignored)} in all)" if len(ignored) > 8 else "")
+        problems.append(f"timing-model terms the reader does not know: {shown}")
     binary = par.get("BINARY")
     if binary is not None:
         from jugbayes.model.binary import SUPPORTED
@@ -284,7 +306,11 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         add(f"F{k}", 0.0, f"Hz/s^{k}")  # F offsets are applied in spin.phase_offset, not as ref + delta
     d["f_ref"] = jnp.asarray([float(f) for f in f_ref])
     d["dt_pepoch_s"] = spin.seconds_since_epoch(prep.tdb, pepoch)
-    _, d["phase_ref_frac"] = spin.reference_phase(prep.tdb, pepoch, f_ref)
+    whole_turns, d["phase_ref_frac"] = spin.reference_phase(prep.tdb, pepoch, f_ref)
+    d["phase_ref_frac"] = d["phase_ref_frac"] + spin.phase_adjustments(all_toas)  # PHASE commands, -padd
+    pulse_numbers = spin.pulse_numbers(par, toas)
+    if pulse_numbers is not None:
+        d["pulse_number_offset"] = spin.pulse_number_offsets(pulse_numbers, whole_turns)
     add("PHOFF", _value(par, "PHOFF"), "turns")
 
     # astrometry
@@ -326,6 +352,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     d["dmx_mask"] = dispersion.dmx_masks(all_toas.mjd, ranges)
     solar_wind = _value(par, "NE_SW") != 0.0 or (par.get("NE_SW") is not None and par["NE_SW"].fit)
     add("NE_SW", _value(par, "NE_SW"), "cm^-3")
+    dispersion.check_dm_jumps(par)  # DMJUMP: wideband DM only, no TOA delay (as PINT)
     n_fd = max((int(n[2:]) for n in par.params if n.startswith("FD") and n[2:].isdigit()), default=0)
     for i in range(1, n_fd + 1):
         add(f"FD{i}", _value(par, f"FD{i}"), "s")
@@ -369,11 +396,16 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         d["binary_epoch"] = _Hashable((epoch_name,))
         d["binary_dt0_s"] = spin.seconds_since_epoch(prep.tdb, par[epoch_name].as_decimal())
 
+    use_troposphere = par.get("CORRECT_TROPOSPHERE") is not None and par["CORRECT_TROPOSPHERE"].as_bool()
+    if use_troposphere:
+        d.update(troposphere.troposphere_data(all_toas.obs, prep.tt, prep.tdb))
+
     d["ref"] = {k: jnp.float64(v) for k, v in ref.items()}
     d = {k: (jnp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
-                          binary=binary_kind, glitches=tuple(glitches))
+                          binary=binary_kind, glitches=tuple(glitches), troposphere=use_troposphere,
+                          pulse_numbers=pulse_numbers is not None)
     names = tuple(ref)
     free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))
     return TimingModel(par, prep, structure, names, units, ref, free, d, binary_values, toas)

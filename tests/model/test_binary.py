@@ -1,4 +1,5 @@
-"""Binary delays (ELL1/ELL1H, DD/DDH/DDS/DDK, BT) against PINT, per TOA, and their JAX behaviour (jit, derivatives)."""
+"""Binary delays (ELL1/ELL1H, DD/DDH/DDS/DDK/DDGR, BT) against PINT, per TOA, and their JAX behaviour (jit,
+derivatives)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from jugbayes.model.binary import (
     bt_delay_s,
     dd,
     dd_delay_s,
+    ddgr,
+    ddgr_delay_s,
     ddk,
     ddk_delay_s,
     ddk_geometry,
@@ -176,6 +179,32 @@ def test_dd_jacobian_at_high_eccentricity():
     _check_jacobian(dd_delay_s, dt, v, ["A1", "PB", "ECC", "OM"], steps={"PB": 1e-5})
 
 
+def test_ddgr_jacobian_through_the_masses_matches_finite_differences():
+    """MTOT and M2 reach the delay through every post-Keplerian term (SINI, GAMMA, PBDOT, k, DR, DTH).
+
+    B1913+16-like orbit (SINI 0.73: far from the Shapiro spike of SINI ~ 1, where finite differences
+    fail) with every time-dependent term switched on; ~1200 orbits, so rounding of the orbital phase and
+    of omega (which the masses and ECC move through PBDOT and k) stays ~1e-12 s: steps that keep it < 1e-6."""
+    v, delay = _synthetic("ddgr_c")
+    v = dict(v, EDOT=jnp.float64(1e-15), A1DOT=jnp.float64(-2e-14), XOMDOT=jnp.float64(1e-10),
+             XPBDOT=jnp.float64(3e-13))
+    dt = jnp.linspace(-2e7, 2e7, 1001)
+    _check_jacobian(delay, dt, v, ["MTOT", "M2", "A1", "ECC", "OM", "PB", "XOMDOT"],
+                    steps={"MTOT": 1e-3, "M2": 1e-3, "PB": 1e-4, "ECC": 1e-6, "XOMDOT": 1e-12})
+
+
+def test_ddgr_post_keplerian_values_match_the_hulse_taylor_pulsar():
+    """B1913+16 (Weisberg & Huang 2016): masses 1.438 and 1.390 Msun (rounded to 0.001) predict the measured
+    OMDOT 4.226585 deg/yr and GAMMA 4.307 ms, and GR's PBDOT -2.40263e-12, to the masses' rounding (< 5e-4)."""
+    pb_s = 0.322997448918 * 86400
+    pk = ddgr.pk_parameters({"PB": pb_s, "MTOT": 1.438 + 1.390, "M2": 1.390}, 0.6171340, 2.341776)
+    omdot_deg_yr = float(pk["K"]) * (2 * math.pi / pb_s) * math.degrees(1) * 365.25 * 86400
+    assert omdot_deg_yr == pytest.approx(4.226585, rel=5e-4)
+    assert float(pk["GAMMA"]) == pytest.approx(0.004307, rel=5e-4)
+    assert float(pk["PBDOT"]) == pytest.approx(-2.40263e-12, rel=5e-4)
+    assert 0.0 < float(pk["SINI"]) < 1.0 and 0.0 < float(pk["DR"]) < float(pk["DTH"]) < 1e-4
+
+
 @pytest.mark.parametrize("name", ["ell1h_h3", "ell1h_h4", "ell1h_stig", "ddh", "ell1_fb", "dd_fb", "bt_a", "bt_fb",
                                   "dds_a"])
 def test_other_parameterisations_have_finite_jacobians(name):
@@ -194,6 +223,8 @@ def test_other_parameterisations_have_finite_jacobians(name):
 # values were computed with PINT 1.1.8 for this test (TOAs at "@", MJD 53000.123456, 54561.98765,
 # 56283.5 and 57999.25, the accumulated delay set to zero, so dt = TDB - T0); the dt are rounded to
 # float64, which moves the delay by up to ~4e-11 s for the fast orbits (dt ~ 4e8 s, v/c ~ 5e-4).
+# The DDGR values too (PINT 1.1.8's ``DDGRmodel``, same four TOAs at "@"): a 0737A-like orbit with EDOT,
+# A1DOT, XOMDOT, XPBDOT (in 1e-12 units) and A0/B0; a B1855+09-like near-circular one; a B1913+16-like one.
 
 _ELL1_ORBIT = "PB 1.1985125565750837634\nA1 1.0914442883943099366\nTASC 53315.26938004487133\nEPS1 2.2e-5\nEPS2 1.0e-5\n"
 PINT_SYNTHETIC_PARS = {
@@ -222,8 +253,26 @@ OM 292.54450\nOMDOT 4.226585\nGAMMA 0.004295\nM2 1.39\nSHAPMAX 4.5""",
 OM 276.55\nM2 0.26\nSHAPMAX 9.2""",
     "dd_e0": """BINARY DD\nPB 12.327171194774200418\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 0
 OM 276.55\nM2 0.2\nSINI 0.9""",
+    "ddgr_a": """BINARY DDGR\nPB 0.102251562477\nXPBDOT -0.5\nA1 1.415031643\nA1DOT -0.02\nT0 53155.907428029
+ECC 0.0877771091\nEDOT 2e-15\nOM 87.033202584512\nXOMDOT 0.01\nMTOT 2.58708\nM2 1.2489\nA0 1e-6\nB0 2e-6""",
+    "ddgr_b": """BINARY DDGR\nPB 12.327171194774200418\nA1 9.2307804312998001928\nT0 53155.9074280\nECC 2.17e-5
+OM 276.55\nMTOT 1.7828\nM2 0.2611""",
+    "ddgr_c": """BINARY DDGR\nPB 0.3229974484\nA1 2.3417725\nT0 53155.9074280\nECC 0.6171334\nOM 292.54450
+MTOT 2.8284\nM2 1.3886\nXPBDOT 1e-13""",
 }
 PINT_SYNTHETIC_DELAYS = {  # name: (dt_s from the epoch, PINT's delay in s)
+    "ddgr_a": (
+        [-13459735.1833056, 121485331.1782944, 270223998.2182944, 418464798.2182944],
+        [-1.4328870878498519, -1.0334487994373385, -0.7739084901555332, -1.2754977424383478],
+    ),
+    "ddgr_b": (
+        [-13459735.1808, 121485331.1808, 270223998.2208, 418464798.2208],
+        [6.758400075753282, -8.039547798007735, 0.9469609352075513, -8.03573809625463],
+    ),
+    "ddgr_c": (
+        [-13459735.1808, 121485331.1808, 270223998.2208, 418464798.2208],
+        [2.450270170341401, 2.908440345200974, 0.2546007910362104, -0.5359403890222094],
+    ),
     "bt_a": (
         [-13459735.1807999, 121485331.18080024, 270223998.2208, 418464798.2208],
         [2.4502364555625453, 2.908423484401797, 0.2547001905501629, -0.5356612005565835],
@@ -440,12 +489,16 @@ def test_ell1h_harmonic_series_converges_to_the_exact_form():
 
 def test_kepler_solver_reaches_float64_resolution():
     mean = jnp.linspace(0, 2 * math.pi, 20001)[:-1]
-    for e in (0.0, 1e-5, 0.3, 0.6, 0.9, 0.99):
+    for e in (0.0, 1e-5, 0.3, 0.6, 0.9, 0.99, 0.999):
         u = dd.eccentric_anomaly(mean, jnp.full_like(mean, e))
         resid = np.abs(np.asarray(u - e * jnp.sin(u) - mean)).max()
         assert resid < 4e-15, f"e = {e}: max |u - e sin u - M| = {resid:.3g}"
         grad = jax.vmap(jax.grad(dd.eccentric_anomaly))(mean, jnp.full_like(mean, e))
         np.testing.assert_allclose(np.asarray(grad), np.asarray(1 / (1 - e * jnp.cos(u))), rtol=1e-12)
+        u2, s, c = orbit.kepler(mean, jnp.full_like(mean, e))  # the sin and cos it returns are those of u
+        assert np.abs(np.asarray(s - jnp.sin(u2))).max() < 2e-15 and np.abs(np.asarray(c - jnp.cos(u2))).max() < 2e-15
+        de = jax.vmap(jax.grad(lambda m, ecc: orbit.kepler(m, ecc)[0], argnums=1))(mean, jnp.full_like(mean, e))
+        np.testing.assert_allclose(np.asarray(de), np.asarray(jnp.sin(u) / (1 - e * jnp.cos(u))), rtol=1e-10, atol=1e-12)
 
 
 # ------------------------------------------------------------------ reading the .par
@@ -483,6 +536,11 @@ def test_binary_for_par_picks_model_and_epoch():
     assert (bt.name, bt.epoch, bt.delay_s) == ("BT", "T0", bt_delay_s) and "M2" not in bt.values
     dds = binary_for_par(_par(PINT_SYNTHETIC_PARS["dds_a"]))
     assert (dds.name, dds.epoch, dds.delay_s) == ("DDS", "T0", dd_delay_s) and float(dds.values["SHAPMAX"]) == 4.5
+    gr = binary_for_par(_par(PINT_SYNTHETIC_PARS["ddgr_a"]))
+    assert (gr.name, gr.epoch, gr.delay_s) == ("DDGR", "T0", ddgr_delay_s)
+    assert float(gr.values["XPBDOT"]) == pytest.approx(-0.5e-12, rel=1e-15)  # TEMPO's 1e-12 units, as PBDOT
+    assert float(gr.values["XOMDOT"]) == pytest.approx(math.radians(0.01) / (365.25 * 86400), rel=1e-15)
+    assert gr.par_factors["MTOT"] == ("MTOT", 1.0) and not {"SINI", "GAMMA", "PBDOT", "OMDOT"} & set(gr.values)
     k = binary_for_par(_par(_DDK_PAR))
     assert (k.name, k.epoch, k.delay_s) == ("DDK", "T0", ddk_delay_s)
     assert float(k.values["KIN"]) == pytest.approx(math.radians(71.969), rel=1e-15)
@@ -519,6 +577,12 @@ def test_zero_eccentricity_zeroes_om_as_pint_does():
         ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nKIN 60\nPX -0.1", 6, "positive parallax PX"),
         ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nPX 1", None, "needs KIN"),
         ("BINARY DDK\nPB 1.2\nA1 1\nT0 55000\nKIN 0\nPX 1", 5, "sin(KIN) = 0"),
+        ("BINARY DDGR\nPB 1.2\nA1 1\nT0 55000\nM2 0.3", None, "needs MTOT"),
+        ("BINARY DDGR\nPB 1.2\nA1 1\nT0 55000\nMTOT 2.6\nM2 1.2\nSINI 0.9", 7, "derives SINI"),
+        ("BINARY DDGR\nPB 1.2\nA1 1\nT0 55000\nMTOT 2.6\nM2 1.2\nOMDOT 0.1", 7, "derives OMDOT"),
+        ("BINARY DDGR\nPB 1.2\nA1 1\nT0 55000\nMTOT 1.2\nM2 1.3", 6, "0 < M2 < MTOT"),
+        ("BINARY DDGR\nPB 1.2\nA1 30\nT0 55000\nMTOT 2.6\nM2 0.2", 5, "SINI"),
+        ("BINARY DDGR\nFB0 1e-5\nA1 1\nT0 55000\nMTOT 2.6\nM2 1.2", None, "needs PB"),
     ],
 )
 def test_bad_binary_parameters_are_input_errors(text, line, words):

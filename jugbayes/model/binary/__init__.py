@@ -1,5 +1,5 @@
 """Binary-pulsar delays as pure JAX functions: ELL1/ELL1H (:mod:`.ell1`), DD/DDH/DDS (:mod:`.dd`),
-DDK (:mod:`.ddk`) and BT (:mod:`.bt`).
+DDK (:mod:`.ddk`), DDGR (:mod:`.ddgr`) and BT (:mod:`.bt`).
 
 Each model has ``<model>_delay_s(dt_s, v)``, with ``dt_s`` the seconds from the model's epoch
 (``EPOCH``: TASC or T0) to the time at which the binary is evaluated, and ``v`` the dict of
@@ -13,19 +13,20 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from jugbayes.model.binary import bt, dd, ddk, ell1
+from jugbayes.model.binary import bt, dd, ddgr, ddk, ell1
 from jugbayes.model.binary.bt import bt_delay_s
 from jugbayes.model.binary.dd import dd_delay_s
+from jugbayes.model.binary.ddgr import ddgr_delay_s
 from jugbayes.model.binary.ddk import ddk_delay_s, ddk_geometry
 from jugbayes.model.binary.ell1 import ell1_delay_s
 from jugbayes.model.binary.orbit import fail
 
-__all__ = ["BinaryModel", "binary_for_par", "bt", "bt_delay_s", "dd", "dd_delay_s", "ddk", "ddk_delay_s",
-           "ddk_geometry", "ell1", "ell1_delay_s", "SUPPORTED", "DELAY_FUNCTIONS", "NEEDS_GEOMETRY"]
+__all__ = ["BinaryModel", "binary_for_par", "bt", "bt_delay_s", "dd", "dd_delay_s", "ddgr", "ddgr_delay_s", "ddk",
+           "ddk_delay_s", "ddk_geometry", "ell1", "ell1_delay_s", "SUPPORTED", "DELAY_FUNCTIONS", "NEEDS_GEOMETRY"]
 
-_MODULES = {"ELL1": ell1, "ELL1H": ell1, "DD": dd, "DDH": dd, "DDS": dd, "DDK": ddk, "BT": bt}
+_MODULES = {"ELL1": ell1, "ELL1H": ell1, "DD": dd, "DDH": dd, "DDS": dd, "DDK": ddk, "DDGR": ddgr, "BT": bt}
 SUPPORTED = tuple(_MODULES)
-_DELAYS = {ell1: ell1_delay_s, dd: dd_delay_s, ddk: ddk_delay_s, bt: bt_delay_s}
+_DELAYS = {ell1: ell1_delay_s, dd: dd_delay_s, ddk: ddk_delay_s, ddgr: ddgr_delay_s, bt: bt_delay_s}
 DELAY_FUNCTIONS = {name: _DELAYS[module] for name, module in _MODULES.items()}
 # Models whose delay takes a third argument, ``geometry`` (see :mod:`.ddk`).
 NEEDS_GEOMETRY = frozenset({"DDK"})

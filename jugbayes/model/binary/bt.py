@@ -50,8 +50,7 @@ def bt_delay_s(dt_s, v):
     orbits, pb = orbit.orbits_and_period(dt_s, v)
     mean, _ = orbit.mean_anomaly(orbits)
     e = v.get("ECC", 0.0) + v.get("EDOT", 0.0) * dt_s
-    u = dd.eccentric_anomaly(mean, e)
-    su, cu = jnp.sin(u), jnp.cos(u)
+    u, su, cu = orbit.kepler(mean, e)
     omega = v.get("OM", 0.0) + v.get("OMDOT", 0.0) * dt_s
     so, co = jnp.sin(omega), jnp.cos(omega)
     a1 = v["A1"] + v.get("A1DOT", 0.0) * dt_s

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 
 from jugbayes.config import enable_x64
@@ -65,22 +64,14 @@ enable_x64()
 
 EPOCH = "T0"
 MODELS = ("DD", "DDH", "DDS")
-KEPLER_ITERATIONS = 10  # Newton steps: 8 reach float64 resolution for every e <= 0.99
 
 
 # ------------------------------------------------------------------ delay (JAX)
 
 
 def eccentric_anomaly(mean_anomaly, ecc):
-    """u with u - e sin u = M, for M in [0, 2 pi) (then u in [0, 2 pi)) and 0 <= e < 1."""
-    m0 = jax.lax.stop_gradient(mean_anomaly)
-    e0 = jax.lax.stop_gradient(ecc)
-    u = m0 + 0.85 * e0 * jnp.sign(jnp.sin(m0))  # Danby (1987)
-    for _ in range(KEPLER_ITERATIONS):
-        u = u - (u - e0 * jnp.sin(u) - m0) / (1.0 - e0 * jnp.cos(u))
-    u = jax.lax.stop_gradient(u)
-    # One more step, now differentiable in M and e: its derivative is the implicit one.
-    return u - (u - ecc * jnp.sin(u) - mean_anomaly) / (1.0 - ecc * jnp.cos(u))
+    """u with u - e sin u = M, for M in [0, 2 pi) (then u in [0, 2 pi)) and |e| < 1 (:func:`.orbit.kepler`)."""
+    return orbit.kepler(mean_anomaly, ecc)[0]
 
 
 def true_anomaly_minus_u(sin_u, cos_u, ecc):
@@ -118,8 +109,7 @@ def dd_delay_with(dt_s, v, a1, d_omega, tm2, sini):
     orbits, pb = orbit.orbits_and_period(dt_s, v)
     mean, whole = orbit.mean_anomaly(orbits)
     e = v.get("ECC", 0.0) + v.get("EDOT", 0.0) * dt_s
-    u = eccentric_anomaly(mean, e)
-    su, cu = jnp.sin(u), jnp.cos(u)
+    u, su, cu = orbit.kepler(mean, e)
     nu = u + true_anomaly_minus_u(su, cu, e)  # in [0, 2 pi) along with M
     ae = orbit.TWO_PI * whole + nu  # true anomaly since T0, whole orbits included
     omega = v.get("OM", 0.0) + v.get("OMDOT", 0.0) * pb / orbit.TWO_PI * ae + d_omega
@@ -141,9 +131,11 @@ def dd_delay_with(dt_s, v, a1, d_omega, tm2, sini):
 
     shapiro = -2.0 * tm2 * jnp.log(one_m_ecu - sini * (so * (cu - e) + jnp.sqrt(1.0 - e * e) * co * su))
 
-    # sin/cos(omega + Ae) need Ae only modulo 2 pi: use nu.
-    aberration = v.get("A0", 0.0) * (jnp.sin(omega + nu) + e * so) + v.get("B0", 0.0) * (
-        jnp.cos(omega + nu) + e * co
+    # sin/cos(omega + Ae) need Ae only modulo 2 pi: nu, whose sin and cos follow from u's.
+    sin_nu = jnp.sqrt(1.0 - e * e) * su / one_m_ecu
+    cos_nu = (cu - e) / one_m_ecu
+    aberration = v.get("A0", 0.0) * (so * cos_nu + co * sin_nu + e * so) + v.get("B0", 0.0) * (
+        co * cos_nu - so * sin_nu + e * co
     )
     return inverse + shapiro + aberration
 

@@ -1,0 +1,287 @@
+"""Timing-model components added for issue 4 through ``build_model``: troposphere, DDGR, DMJUMP, ``-pn`` pulse numbers.
+
+Reference values marked "PINT" were computed with PINT 1.1.8 for these tests (offline against ../shared, the
+same .par edits as here): ``delay_TroposphereDelay`` and ``delay_BinaryDDGR`` as the difference of
+``TimingModel.delay`` up to and before the component, and residuals from ``Residuals(subtract_mean=False)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from decimal import Decimal, localcontext
+from math import factorial
+
+import jax
+import numpy as np
+import pytest
+from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR
+
+from jugbayes.constants import C_M_S
+from jugbayes.errors import InputError
+from jugbayes.io import read_par, read_tim
+from jugbayes.model import troposphere
+from jugbayes.model.dispersion import DMJumpWarning, dm_jump_offsets
+from jugbayes.model.spin import PulseNumberWarning
+from jugbayes.model.timing_model import build_model, delays_s
+
+NS = 1e-9
+_KW = dict(clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp")
+
+
+def _edited_par(tmp_path, source, replace: dict[str, str] = {}, add: str = "", name="edited.par"):  # noqa: B006
+    """A copy of a .par with whole lines replaced by keyword (``{"F0": "F0 61.4"}``) and lines added."""
+    lines = []
+    for line in open(source).read().splitlines():
+        key = line.split()[0] if line.split() else ""
+        if key in replace:
+            if replace[key]:
+                lines.append(replace[key])
+        else:
+            lines.append(line)
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n" + add)
+    return read_par(path, warn=False)
+
+
+# ---------------------------------------------------------------- troposphere
+
+J1744 = DATASETS / "J1744-1134"
+# PINT's delay_TroposphereDelay for J1744-1134.basic.par with CORRECT_TROPOSPHERE Y (GBT; elevations 5.1-40 deg).
+_J1744_TROPO_PINT = {
+    0: 1.0958899565594038e-08, 58: 6.946476194258366e-08, 209: 1.0853398180188378e-08, 418: 1.668689719735994e-08,
+    627: 1.6686684034539212e-08, 836: 1.7853039935289416e-08, 990: 1.0848225429072045e-08,
+    1045: 1.6159020788109046e-08, 1254: 1.9902298475926727e-08,
+}
+# A southern pulsar at Parkes over one day and half a year later: Niell's southern season, and the pulsar
+# below the horizon at two TOAs (no delay, as PINT).
+_SOUTH_PAR = """PSRJ J0437-4715
+RAJ 04:37:15.8961737
+DECJ -47:15:09.110714
+F0 173.687946184
+PEPOCH 55000
+DM 2.64476
+EPHEM DE421
+CLK TT(TAI)
+CORRECT_TROPOSPHERE Y
+"""
+_SOUTH_MJDS = ["55000.0", "55000.125", "55000.25", "55000.375", "55000.5", "55000.625", "55000.75", "55000.875",
+               "55180.3", "55180.6"]
+_SOUTH_TROPO_PINT = [7.713566674283356e-09, 8.226436420954997e-09, 1.347967781839543e-08, 6.134655450296123e-08,
+                     0.0, 0.0, 2.7537140567801544e-08, 1.0550508022788563e-08, 1.7811657926358748e-08,
+                     7.82080178396427e-09]
+
+
+def test_troposphere_matches_pint_at_gbt(tmp_path):
+    par = _edited_par(tmp_path, J1744 / "J1744-1134.basic.par", {"CORRECT_TROPOSPHERE": "CORRECT_TROPOSPHERE Y"})
+    model = build_model(par, read_tim(J1744 / "J1744-1134.Rcvr1_2.GASP.8y.x.tim"), **_KW)
+    assert model.structure.troposphere
+    ours = np.asarray(model.residuals()["delay_troposphere_s"])
+    idx = list(_J1744_TROPO_PINT)
+    diff = np.abs(ours[idx] - np.array(list(_J1744_TROPO_PINT.values())))
+    assert diff.max() < 0.1 * NS, diff.max() / NS
+    assert np.all(ours > 7e-9) and ours.max() > 6e-8  # GBT zenith delay ~7.7 ns, 9x at 5 deg
+
+
+@pytest.mark.filterwarnings("ignore:.*clock")  # no Parkes clock files in ../shared: the delay does not need them
+def test_troposphere_matches_pint_in_the_south_and_below_the_horizon(tmp_path):
+    (tmp_path / "s.par").write_text(_SOUTH_PAR)
+    toa_lines = "".join(f"t{i} 1400.0 {m} 1.0 pks\n" for i, m in enumerate(_SOUTH_MJDS))
+    (tmp_path / "s.tim").write_text("FORMAT 1\n" + toa_lines)
+    model = build_model(read_par(tmp_path / "s.par"), read_tim(tmp_path / "s.tim"), **_KW)
+    ours = np.asarray(model.residuals()["delay_troposphere_s"])
+    assert np.abs(ours - np.array(_SOUTH_TROPO_PINT)).max() < 0.1 * NS
+    assert np.all((ours == 0.0) == (np.array(_SOUTH_TROPO_PINT) == 0.0))
+    p0 = model.zero_params()
+    d_decj = jax.jit(jax.jacfwd(lambda x: model.residual_fn(dict(p0, DECJ=x), model.data)["delay_troposphere_s"]))(
+        p0["DECJ"])
+    assert np.all(np.isfinite(np.asarray(d_decj))) and np.abs(np.asarray(d_decj)).max() > 0
+
+
+def test_zenith_delay_is_davis_formula():
+    """Davis et al. (1985): 2.2768 mm/hPa of pressure; at sea level (1013.25 hPa), 45 deg: 2.3070 m."""
+    assert troposphere.zenith_hydrostatic_delay_s(math.radians(45), 0.0) == pytest.approx(2.2768e-3 * 1013.25 / C_M_S,
+                                                                                           rel=1e-4)
+    # Higher sites have less atmosphere above them: ~12% less at 1 km (scale height ~8 km).
+    ratio = troposphere.zenith_hydrostatic_delay_s(0.7, 1000.0) / troposphere.zenith_hydrostatic_delay_s(0.7, 0.0)
+    assert 0.87 < ratio < 0.90
+
+
+def test_mapping_function_is_one_at_zenith_and_follows_a_curved_atmosphere():
+    """Niell's function against the path through a thin shell 8 km up (the scale height) over a 6371 km Earth,
+    1 / sqrt(1 - (R cos el / (R + h))^2): equal at zenith, close at 60 and 30 deg, diverging near the horizon."""
+    a, b, c = troposphere.niell_coefficients(math.radians(38.4), np.array([55000.0, 55182.0]))
+    for el_deg, rel in ((90.0, 1e-15), (60.0, 1e-4), (30.0, 3e-4), (10.0, 5e-3)):
+        el = math.radians(el_deg)
+        shell = 1.0 / math.sqrt(1.0 - (6371.0 / (6371.0 + 8.0) * math.cos(el)) ** 2)
+        m = np.asarray(troposphere.herring_map(math.sin(el), a, b, c))
+        assert np.all(np.abs(m / shell - 1.0) <= rel), (el_deg, m, shell)
+    up = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    data = {"tropo_up": up, "tropo_zenith_s": np.full(2, 7.7e-9), "tropo_height_km": np.full(2, 0.8),
+            "tropo_a": a, "tropo_b": b, "tropo_c": c}
+    at_zenith = troposphere.troposphere_delay_s(up, data)  # height term 1/s - f(s) vanishes too
+    np.testing.assert_allclose(np.asarray(at_zenith), 7.7e-9, rtol=1e-14)
+    below = troposphere.troposphere_delay_s(-up, data)
+    assert np.all(np.asarray(below) == 0.0)
+
+
+# ---------------------------------------------------------------- DDGR through the model
+
+B1855 = DATASETS / "B1855+09_dfg12"
+# PINT's delay_BinaryDDGR for B1855+09_NANOGrav_dfg+12_TAI_FB90.par made DDGR as below, at TOAs 0, 117, ... 585.
+_B1855_DDGR_PINT = [-6.126336204407494, 5.285537402971045, -5.885674549623843, -9.064390936647271,
+                    -8.493082650735005, -5.624656361543316]
+
+
+def test_ddgr_model_matches_pint_and_differentiates_in_the_masses(tmp_path):
+    par = _edited_par(tmp_path, B1855 / "B1855+09_NANOGrav_dfg+12_TAI_FB90.par",
+                      {"BINARY": "BINARY DDGR", "SINI": "MTOT 1.7828 1"},
+                      add="XOMDOT 0.002\nXPBDOT 3e-12\nEDOT 1e-17\nA1DOT 2e-14\n")
+    model = build_model(par, read_tim(B1855 / "B1855+09_NANOGrav_dfg+12.tim"), ephem_file=EPHEM_DIR / "de405.bsp",
+                        clock_dir=CLOCK_DIR)
+    assert model.structure.binary == "DDGR" and {"MTOT", "M2"} <= set(model.free)
+    out = model.residuals()
+    ours = np.asarray(out["delay_binary_s"])[::117]
+    assert np.abs(ours - np.array(_B1855_DDGR_PINT)).max() < 0.1 * NS
+    p0 = model.zero_params()
+    masses = {k: p0[k] for k in ("MTOT", "M2", "XOMDOT", "XPBDOT")}
+    jac = jax.jit(jax.jacfwd(lambda sub: model.residual_fn(dict(p0, **sub), model.data)["time_s"]))(masses)
+    for name in masses:
+        col = np.asarray(jac[name])
+        assert np.all(np.isfinite(col)) and np.abs(col).max() > 0, name
+
+
+# ---------------------------------------------------------------- DMJUMP
+
+NGC = DATASETS / "NGC6440E"
+_NGC_KW = dict(_KW, clk="TT(BIPM2023)")  # as PINT reads its CLK UTC(NIST)
+_cache: dict = {}
+
+
+def _ngc_base():
+    if "base" not in _cache:
+        _cache["base"] = build_model(read_par(NGC / "NGC6440E.par", warn=False), read_tim(NGC / "NGC6440E.tim"),
+                                     **_NGC_KW)
+    return _cache["base"]
+
+
+def test_dmjump_changes_no_toa_residual_and_offsets_the_model_dm_as_pint(tmp_path):
+    """PINT's DispersionJump: DM - DMJUMP on the selected TOAs for wideband DMs; TOA delays untouched."""
+    base = _ngc_base()
+    par = _edited_par(tmp_path, NGC / "NGC6440E.par", add="DMJUMP MJD 53400 53700 0.01 1\nDMJUMP -fe X 0.002\n")
+    with pytest.warns(DMJumpWarning, match=r"DMJUMP1 \(MJD 53400 53700\) marked free"):
+        model = build_model(par, base.toas, prep=base.prep)
+    assert not any(n.startswith("DMJUMP") for n in model.names)
+    np.testing.assert_array_equal(np.asarray(model.residuals()["time_s"]), np.asarray(base.residuals()["time_s"]))
+    offsets = dm_jump_offsets(par, base.toas)
+    inside = (base.toas.mjd >= 53400) & (base.toas.mjd <= 53700)
+    assert 0 < inside.sum() < len(inside)
+    np.testing.assert_array_equal(offsets, np.where(inside, -0.01, 0.0))
+
+
+# ---------------------------------------------------------------- pulse numbers
+
+_DF0_HZ = 2e-7  # F0 61.485476554 -> 61.485476754: ~9 turns of drift over the data set, which nearest-pulse would wrap
+# PINT's residuals (default track mode: use_pulse_numbers) of the F0-shifted .par with the pulse numbers written
+# below (counted from the TZR TOA), at TOAs 0, 12, ..., 60.
+_NGC_PN_PINT = [-0.0892531475095693, -0.03297591731622351, 0.0016823639777332026, 0.048607259023127174,
+                0.09980279755745308, 0.08386048569215923]
+
+
+def _pulse_numbers_from_decimal(model) -> list[int]:
+    """Each TOA's pulse, counted from the TZR TOA's: the spin phase summed in 50-digit decimal from exact TDBs,
+    the .par's F_k and the float64 delays, rounded (independent of the residual function's phase bookkeeping)."""
+    total = np.asarray(sum(delays_s(model.structure, model.zero_params(), model.data)[0].values()))
+    par, tdb = model.par, model.prep.tdb
+    with localcontext() as ctx:
+        ctx.prec = 50
+        f = [par[f"F{k}"].as_decimal() for k in range(model.structure.n_f)]
+        pepoch = par["PEPOCH"].as_decimal()
+        phases = []
+        for i in range(len(total)):
+            t = (Decimal(int(tdb.day[i])) + Decimal(float(tdb.frac[i])) - pepoch) * 86400 - Decimal(total[i])
+            phases.append(sum(f[k] * t ** (k + 1) / factorial(k + 1) for k in range(len(f))))
+        return [int((p - phases[-1]).to_integral_value()) for p in phases[:-1]]
+
+
+def _tim_with_flags(path, toas, flags: list[str]):
+    lines = ["FORMAT 1"] + [f"t{i} {float(toas.freq_mhz[i])!r} {toas.mjd_text[i]} {float(toas.error_us[i])!r} "
+                            f"{toas.obs[i]} {fl}" for i, fl in enumerate(flags)]
+    path.write_text("\n".join(lines) + "\n")
+    return read_tim(path)
+
+
+def _shifted_par(tmp_path, add=""):
+    return _edited_par(tmp_path, NGC / "NGC6440E.par", {"F0": f"F0 {Decimal('61.485476554') + Decimal(_DF0_HZ)!s} 1"},
+                       add=add, name=f"shifted{len(add)}.par")
+
+
+def test_pulse_numbers_keep_track_where_the_nearest_pulse_wraps(tmp_path):
+    base = _ngc_base()
+    pn = _pulse_numbers_from_decimal(base)
+    toas_pn = _tim_with_flags(tmp_path / "pn.tim", base.toas, [f"-pn {n}" for n in pn])
+    model = build_model(_shifted_par(tmp_path), toas_pn, prep=base.prep)
+    assert model.structure.pulse_numbers
+    out = model.residuals()
+    phase = np.asarray(out["phase"])
+
+    # Independent expectation: F0 + dF adds dF (t_e - t_e,TZR) turns at emission times t_e; the first TOA's
+    # residual is brought within half a turn.
+    delays, _ = delays_s(base.structure, base.zero_params(), base.data)
+    t_e = np.asarray(base.data["dt_pepoch_s"]) - np.asarray(sum(delays.values()))
+    expected = np.asarray(base.residuals()["phase"]) + _DF0_HZ * (t_e[:-1] - t_e[-1])
+    expected -= np.round(expected[0])
+    assert np.ptp(expected) > 3.0  # turns: the nearest pulse would be wrong
+    np.testing.assert_allclose(phase, expected, rtol=0, atol=1e-7)
+
+    # PINT (pulse numbers from TZR; its first residual is -5.49 turns, ours -0.49: 5 whole turns apart).
+    idx = list(range(0, 62, 12))
+    diff = np.asarray(out["time_s"])[idx] - np.array(_NGC_PN_PINT)
+    turns = diff * 61.485476754
+    assert np.abs(turns - np.round(turns)).max() < 1e-6
+    assert np.abs(diff - diff.mean()).max() < 1 * NS
+
+    # TEMPO2 counts from the first TOA (any origin): same residuals.
+    toas_t2 = _tim_with_flags(tmp_path / "pn2.tim", base.toas, [f"-pn {n - pn[0]}" for n in pn])
+    other = build_model(_shifted_par(tmp_path), toas_t2, prep=base.prep)
+    np.testing.assert_allclose(np.asarray(other.residuals()["phase"]), phase, rtol=0, atol=1e-9)
+
+    # TRACK 0: nearest pulse despite the flags, so the drift wraps.
+    nearest = build_model(_shifted_par(tmp_path, "TRACK 0\n"), toas_pn, prep=base.prep)
+    wrapped = np.asarray(nearest.residuals()["phase"])
+    assert not nearest.structure.pulse_numbers and np.abs(wrapped).max() <= 0.5
+    np.testing.assert_allclose(wrapped, expected - np.round(expected), rtol=0, atol=1e-7)
+
+
+def test_phase_commands_and_padd_flags_add_turns(tmp_path):
+    """PINT's delta_pulse_number: -padd flags and PHASE commands add to the model phase (residuals here are
+    within 0.12 turns, so +0.3 turns does not wrap)."""
+    base = _ngc_base()
+    odd = np.arange(len(base.toas)) % 2 == 1
+    flags = ["-padd 0.2" if o else "" for o in odd]
+    model = build_model(base.par, _tim_with_flags(tmp_path / "padd.tim", base.toas, flags), prep=base.prep)
+    shift = np.asarray(model.residuals()["phase"]) - np.asarray(base.residuals()["phase"])
+    np.testing.assert_allclose(shift, np.where(odd, 0.2, 0.0), rtol=0, atol=1e-9)
+    text = (tmp_path / "padd.tim").read_text().splitlines()
+    (tmp_path / "phase.tim").write_text("\n".join(text[:11] + ["PHASE 0.1"] + text[11:]) + "\n")  # from TOA 10 on
+    model = build_model(base.par, read_tim(tmp_path / "phase.tim"), prep=base.prep)
+    shift = np.asarray(model.residuals()["phase"]) - np.asarray(base.residuals()["phase"])
+    np.testing.assert_allclose(shift, np.where(odd, 0.2, 0.0) + np.where(np.arange(len(odd)) >= 10, 0.1, 0.0),
+                               rtol=0, atol=1e-9)
+
+
+def test_incomplete_or_bad_pulse_numbers(tmp_path):
+    base = _ngc_base()
+    some = _tim_with_flags(tmp_path / "some.tim", base.toas, ["-pn 5" if i < 3 else "" for i in range(62)])
+    with pytest.warns(PulseNumberWarning, match=r"3 of 62 TOAs have -pn .*/some.tim:5 and 58 more do not"):
+        model = build_model(base.par, some, prep=base.prep)
+    assert not model.structure.pulse_numbers
+    track = _edited_par(tmp_path, NGC / "NGC6440E.par", add="TRACK -2\n", name="track.par")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match=r"TRACK -2 tracks pulse numbers, but 59 of 62 TOAs have no -pn"):
+            build_model(track, some, prep=base.prep)
+    half = _tim_with_flags(tmp_path / "half.tim", base.toas, ["-pn 5.5"] * 62)
+    with pytest.raises(InputError, match=re.escape("half.tim:2: -pn '5.5' is not a whole pulse number")):
+        build_model(base.par, half, prep=base.prep)
