@@ -1,0 +1,1 @@
+"""Stage two: the NUTS posterior (:mod:`.nuts`) and its priors and transforms (:mod:`.priors`)."""

@@ -1,37 +1,74 @@
 """Stage two: a NumPyro NUTS posterior over the timing parameters, warm-started from the WLS/GLS fit.
 
-The likelihood calls the same residual function as stage one: Gaussian in the residuals with the
-same noise model (scaled TOA errors; ECORR and red noise marginalised by the Woodbury identity; the
-phase offset marginalised with an infinite-variance column, as in the GLS chi2).  So that NUTS meets
-a near-isotropic posterior, it samples whitened coordinates z: theta = theta_fit + W z, with W the
-square root of the fit covariance in the subspace the fit's SVD kept (degenerate directions are
-held at the fit values).  Prior: flat in theta within +-K sigma of the fit (K = ``prior_sigmas``,
-default 50) in each whitened direction.  Physical bounds (SINI <= 1, ECC < 1, ...) and sampling the
-noise parameters are not implemented yet.
+Likelihood: the same residual function as stage one, Gaussian in the residuals with the same noise
+model (scaled TOA errors; ECORR and red noise marginalised by the Woodbury identity; the phase offset
+marginalised with an infinite-variance column, as in the GLS chi2).
+
+Priors and transforms (:mod:`jugbayes.sample.priors`): by default uniform within +-K WLS sigmas
+(K = 50) intersected with physical bounds (0 <= SINI <= 1, 0 <= ECC < 1, M2 > 0, ...); a TOML config
+may set uniform, normal, log-uniform or bounded priors per parameter.  Each parameter is a function
+of one unconstrained coordinate u (logistic map for two-sided bounds, exponential for one-sided), so
+every point has a finite log-density; the log-Jacobian is added.
+
+Whitening: NUTS samples z with u = u_fit + W z, W the square root of the fit covariance pushed into
+u-space by the transforms' derivatives at the fit (delta method), in the eigen-subspace of the
+correlation matrix the SVD threshold keeps; degenerate directions are held at the fit values.  The
+sampler then meets a near-isotropic posterior; ``dense_mass`` adds dense mass-matrix adaptation.
+
+Linear marginalisation (``marginalize``; "linear" means PHOFF, JUMPs, DMX and FD): these parameters
+enter the residuals through delays or phase offsets that do not change the TOAs' emission times by
+more than nanoseconds, so their residual derivatives are constant far below any posterior width.
+Their design-matrix columns (autodiff at the fit) join the Woodbury solve as infinite-variance
+columns, NUTS samples only the rest, and each draw of the rest gets one draw of them from their
+Gaussian conditional (conditional covariance and means in the result).  A free PHOFF is always
+treated so, since it is the phase offset the likelihood marginalises.
+
+Sampled noise (``sample_noise``): the white-noise (EFAC, log10 EQUAD/ECORR in seconds) and red/DM
+power-law (log10 amplitude, index) parameters of :func:`jugbayes.model.noise.noise_parameters` join
+the timing parameters, uniform within its ranges by default (enterprise's conventions: EFAC 0.01..10,
+log10 EQUAD/ECORR -8.5..-5, so log-uniform amplitudes; log10 A -20..-11; gamma 0..7).  The likelihood
+is then :func:`jugbayes.model.noise.noise_loglike`, with the noise-dependent log-determinants; their
+initial whitening is a fixed guess (:data:`jugbayes.sample.priors.NOISE_SCALE`) that warm-up adapts.
+Not combined with ``marginalize`` yet (the marginalised columns' log-determinant would depend on the
+noise); a free PHOFF is then held at its fit value (the likelihood marginalises the offset).
+
+Draws: ``NutsResult.samples`` holds timing offsets in model units, in ``fit.names`` order (OFFSET
+left out), then the noise parameters' values in their sampling units.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import warnings
+from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jugbayes.config import enable_x64
+from jugbayes.errors import JugbayesError
 
 enable_x64()
 
-PRIOR_SIGMAS = 50.0
+PRIOR_SIGMAS = 50.0  # default K (the config's [sampler] K overrides it)
+LINEAR_RE = re.compile(r"^(PHOFF|JUMP\d+|DMX_\w+|FD\d+)$")
+DEGENERATE_COND = 1e-7  # smallest/largest singular value of the marginalised columns (after scaling)
+LINEARITY_TOL = 1e-6  # relative change of a marginalised column over 5 sigma that earns a warning
 
 
 @dataclass
 class NutsResult:
-    names: tuple[str, ...]  # fitted model parameters (offsets), OFFSET excluded
-    samples: np.ndarray  # (chains, draws, k) offsets in model units
+    names: tuple[str, ...]  # fitted parameters (OFFSET excluded; sampled and marginalised), then sampled noise
+    samples: np.ndarray  # (chains, draws, k) offsets in model units (marginalised: conditional draws); noise values
     sample_stats: dict
-    whitening: np.ndarray
-    center: np.ndarray
+    whitening: np.ndarray  # u-space whitening of the sampled parameters
+    center: np.ndarray  # fit offsets of ``names`` (noise: the .par values)
+    priors: dict = field(default_factory=dict)  # .par name -> prior used (kind, bounds in .par units, K)
+    K: float = PRIOR_SIGMAS
+    marginalized: tuple[str, ...] = ()
+    linear_mean: np.ndarray | None = None  # (chains, draws, m) conditional means of the marginalised ones
+    linear_cov: np.ndarray | None = None  # (m, m) their conditional covariance (model units)
 
 
 def _whitening(cov: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
@@ -46,66 +83,228 @@ def _whitening(cov: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
     return sd[:, None] * vecs[:, keep] * np.sqrt(vals[keep])
 
 
+def linear_names(model, names, marginalize) -> tuple[str, ...]:
+    """The parameters of ``names`` to marginalise: "linear" (PHOFF, JUMPs, DMX, FD) and/or .par names."""
+    from jugbayes.report.fitted_par import par_factor
+    from jugbayes.sample.priors import _canonical
+
+    if isinstance(marginalize, str):
+        marginalize = [m for m in marginalize.split(",")]
+    by_par = {par_factor(model, n)[0]: n for n in names}
+    chosen = {"PHOFF"} & set(names)
+    for item in (m.strip() for m in marginalize or ()):
+        if not item:
+            continue
+        if item.lower() == "linear":
+            chosen |= {n for n in names if LINEAR_RE.match(n)}
+        elif _canonical(item) in by_par:
+            chosen.add(by_par[_canonical(item)])
+        else:
+            raise JugbayesError(f"--marginalize {item}: not a fitted parameter (fitted: {', '.join(sorted(by_par))})")
+    return tuple(n for n in names if n in chosen)
+
+
+class _Likelihood:
+    """-chi2/2 with the noise fixed: Woodbury over the noise basis (finite weights) and the offset and
+    marginalised columns (infinite variance, unit-norm scaled); factorised once."""
+
+    def __init__(self, model, noise, names, theta_fit, sigma_fit, lin):
+        from jugbayes.model.noise import toa_sigma_and_basis
+
+        self.model, self.names, self.lin = model, tuple(names), tuple(lin)
+        self.base = dict(model.zero_params(), **{n: jnp.float64(v) for n, v in zip(names, theta_fit)})
+        raw, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
+        self.sigma = jnp.asarray(raw)
+        offset = [] if "PHOFF" in lin else [np.ones((len(raw), 1))]
+        inf_cols = np.hstack(offset + [self.design(theta_fit, sigma_fit)]) / raw[:, None]
+        self.norm = np.linalg.norm(inf_cols, axis=0)
+        inf_cols = inf_cols / self.norm
+        self._check_degenerate(inf_cols)
+        u = np.hstack([basis / raw[:, None], inf_cols])
+        inv_phi = np.concatenate([1.0 / weights, np.zeros(inf_cols.shape[1])])
+        self.u = jnp.asarray(u)
+        self.chol = jnp.linalg.cholesky(jnp.diag(inv_phi) + self.u.T @ self.u)
+        self.m = len(lin)
+
+    def design(self, theta_fit, sigma_fit) -> np.ndarray:
+        """Columns d(time residual)/d(marginalised parameter) at the fit, checked for constancy over 5 sigma."""
+        if not self.lin:
+            return np.zeros((len(self.model.toas), 0))
+        ix = [self.names.index(n) for n in self.lin]
+
+        def resid(x):
+            p = dict(self.base, **{n: x[i] for i, n in enumerate(self.lin)})
+            return self.model.residual_fn(p, self.model.data)["time_s"]
+
+        x0 = jnp.asarray(np.asarray(theta_fit)[ix])
+        jac = jax.jit(jax.jacfwd(resid))
+        m0 = np.asarray(jac(x0))
+        m1 = np.asarray(jac(x0 + 5.0 * jnp.asarray(np.asarray(sigma_fit)[ix])))
+        change = np.max(np.abs(m1 - m0), axis=0) / np.maximum(np.max(np.abs(m0), axis=0), 1e-300)
+        bad = [f"{n} ({c:.2g})" for n, c in zip(self.lin, change) if c > LINEARITY_TOL]
+        if bad:
+            warnings.warn("marginalising analytically assumes the residuals are linear in these parameters, but "
+                          f"their columns change over 5 sigma by (relative): {', '.join(bad)}", stacklevel=3)
+        return m0
+
+    def _check_degenerate(self, cols: np.ndarray) -> None:
+        _, s, vt = np.linalg.svd(cols, full_matrices=False)
+        if s[-1] < DEGENERATE_COND * s[0]:
+            labels = (["phase offset"] if "PHOFF" not in self.lin else []) + list(self.lin)
+            worst = np.argsort(-np.abs(vt[-1]))[:4]
+            raise JugbayesError("the marginalised parameters are degenerate (with the phase offset): "
+                                f"{', '.join(labels[i] for i in worst)}; freeze one or leave it out of --marginalize")
+
+    def params(self, theta_rest, rest) -> dict:
+        return dict(self.base, **{n: theta_rest[i] for i, n in enumerate(rest)})
+
+    def whitened(self, p):
+        return self.model.residual_fn(p, self.model.data)["time_s"] / self.sigma
+
+    def loglike(self, p):
+        b = self.whitened(p)
+        y = jax.scipy.linalg.solve_triangular(self.chol, self.u.T @ b, lower=True)
+        return -0.5 * (jnp.sum(b * b) - jnp.sum(y * y))
+
+    def linear_draw(self, p, eps):
+        """(draw, conditional mean) of the marginalised offsets given the rest (model units)."""
+        b = self.whitened(p)
+        y = jax.scipy.linalg.solve_triangular(self.chol, self.u.T @ b, lower=True)[-self.m:]
+        l22 = self.chol[-self.m:, -self.m:]
+        scale = jnp.asarray(self.norm[-self.m:])
+        mean_c = jax.scipy.linalg.solve_triangular(l22.T, y, lower=False)
+        draw_c = jax.scipy.linalg.solve_triangular(l22.T, y + eps, lower=False)
+        x0 = jnp.asarray([self.base[n] for n in self.lin])
+        return x0 - draw_c / scale, x0 - mean_c / scale
+
+    def linear_cov(self) -> np.ndarray:
+        l22 = np.asarray(self.chol[-self.m:, -self.m:])
+        inv = np.linalg.inv(l22)
+        scale = self.norm[-self.m:]
+        return (inv.T @ inv) / np.outer(scale, scale)
+
+
 def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, samples: int = 1000, seed: int = 0,
-                prior_sigmas: float = PRIOR_SIGMAS, progress: bool = False) -> NutsResult:
-    """Sample the posterior of ``fit.names`` (less the phase offset, which is marginalised)."""
+                prior_sigmas: float | None = None, config=None, marginalize=(), dense_mass: bool = False,
+                sample_noise: bool = False, progress: bool = False) -> NutsResult:
+    """Sample the posterior of ``fit.names`` (less the phase offset, which is marginalised).
+
+    ``config``: a :class:`jugbayes.sample.priors.PriorConfig` (priors, bounds, K); ``prior_sigmas``
+    overrides its K.  ``marginalize``: "linear" and/or .par names to marginalise analytically.
+    ``sample_noise``: sample the noise parameters too (their draws, in sampling units, follow the
+    timing parameters in ``names``).
+    """
     import numpyro
     import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS
 
     from jugbayes.fit.wls import OFFSET
-    from jugbayes.model.noise import gls_chi2, offset_marginal_factor, toa_sigma_and_basis
+    from jugbayes.report.fitted_par import par_factor
+    from jugbayes.sample import priors as pr
 
     names = tuple(n for n in fit.names if n != OFFSET)
     idx = [fit.names.index(n) for n in names]
-    center = np.asarray(fit.offsets)[idx]
-    cov = np.asarray(fit.covariance)[np.ix_(idx, idx)]
-    w = _whitening(cov)
+    theta_fit = np.asarray(fit.offsets, dtype=float)[idx]
+    cov_all = np.asarray(fit.covariance, dtype=float)[np.ix_(idx, idx)]
+    sigma_fit = np.sqrt(np.diag(cov_all))
+    lin = linear_names(model, names, marginalize)
+    noise_params, held = [], ()
+    if sample_noise:
+        noise, noise_params = _noise_params(model, noise)
+        if set(lin) - {"PHOFF"}:
+            raise JugbayesError("--marginalize with --sample-noise is not supported yet (the marginalised columns' "
+                                "log-determinant would vary with the noise); use one or the other")
+        held, lin = lin, ()  # a free PHOFF is the phase offset noise_loglike marginalises: hold it
+    rest = tuple(n for n in names if n not in lin and n not in held)
+    if not rest:
+        raise JugbayesError("every fitted parameter is marginalised analytically: nothing left for NUTS to sample")
+    ri = [names.index(n) for n in rest]
+    K = float(prior_sigmas if prior_sigmas is not None else (config.K if config is not None else pr.DEFAULT_K))
+    priors = pr.resolve_priors(model, rest, theta_fit[ri], sigma_fit[ri], config, K=K, marginalized=lin + held,
+                               noise_params=noise_params)
+    transforms = pr.Transforms(priors)
+    scale = np.concatenate([sigma_fit[ri], [pr.noise_scale(q) for q in noise_params]])
+    start = np.concatenate([theta_fit[ri], [q.value for q in noise_params]])
+    start = np.array([pr.start_point(p, c, s) for p, c, s in zip(priors, start, scale)])
+    u0 = np.array([pr.to_unconstrained(p, t) for p, t in zip(priors, start)])
+    jac = np.array([pr.dtheta_du(p, u) for p, u in zip(priors, u0)])
+    k_t = len(rest)
+    w_t = _whitening(cov_all[np.ix_(ri, ri)] / np.outer(jac[:k_t], jac[:k_t]))
+    w = np.zeros((len(priors), w_t.shape[1] + len(noise_params)))
+    w[:k_t, :w_t.shape[1]] = w_t
+    w[k_t:, w_t.shape[1]:] = np.diag(scale[k_t:] / jac[k_t:])
     k = w.shape[1]
-    raw, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
-    sigma = jnp.asarray(raw)
-    u, chol = offset_marginal_factor(sigma, jnp.asarray(basis), jnp.asarray(weights))  # noise fixed: factor once
-    base = model.zero_params()
-    w_j, c_j = jnp.asarray(w), jnp.asarray(center)
+    like = _Likelihood(model, None if sample_noise else noise, names, theta_fit, sigma_fit, lin)
+    u0_j, w_j = jnp.asarray(u0), jnp.asarray(w)
 
-    def chi2(z):
-        theta = c_j + w_j @ z
-        p = dict(base)
-        for i, name in enumerate(names):
-            p[name] = theta[i]
-        return gls_chi2(model.residual_fn(p, model.data)["time_s"] / sigma, u, chol)
+    def theta_of(z):
+        return transforms.forward(u0_j + w_j @ z)
+
+    def log_likelihood(theta):
+        p = like.params(theta[:k_t], rest)
+        if not sample_noise:
+            return like.loglike(p)
+        from jugbayes.model.noise import noise_loglike
+
+        return noise_loglike(noise, model.residual_fn(p, model.data)["time_s"], theta[k_t:])
 
     def numpyro_model():
-        z = numpyro.sample("z", dist.Uniform(-prior_sigmas * jnp.ones(k), prior_sigmas * jnp.ones(k)).to_event(1))
-        numpyro.factor("likelihood", -0.5 * chi2(z))
+        z = numpyro.sample("z", dist.ImproperUniform(dist.constraints.real_vector, (), event_shape=(k,)))
+        theta, log_prior = theta_of(z)
+        numpyro.factor("log_density", log_likelihood(theta) + log_prior)
 
-    kernel = NUTS(numpyro_model, init_strategy=numpyro.infer.init_to_value(values={"z": jnp.zeros(k)}))
-    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains, chain_method="vectorized",
+    kernel = NUTS(numpyro_model, dense_mass=dense_mass,
+                  init_strategy=numpyro.infer.init_to_value(values={"z": jnp.zeros(k)}))
+    # Chains in parallel when there is an XLA device per chain (the CLI makes one per chain on the CPU): on 2
+    # cores 3x faster than one vectorized loop, which waits for the slowest chain at every step.
+    method = "parallel" if chains > 1 and jax.local_device_count() >= chains else "vectorized"
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains, chain_method=method,
                 progress_bar=progress)
-    mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging", "num_steps", "energy"))
+    key_mcmc, key_lin = jax.random.split(jax.random.PRNGKey(seed))
+    mcmc.run(key_mcmc, extra_fields=("diverging", "num_steps", "energy", "accept_prob", "adapt_state.step_size"))
     z = np.asarray(mcmc.get_samples(group_by_chain=True)["z"])
-    theta = center + np.einsum("cdk,pk->cdp", z, w)
+    flat_theta = np.asarray(jax.jit(jax.vmap(lambda zz: theta_of(zz)[0]))(jnp.asarray(z.reshape(-1, k))))
+    out_names = names + tuple(q.name for q in noise_params)
+    out = np.empty((chains * samples, len(out_names)))
+    out[:, ri] = flat_theta[:, :k_t]
+    out[:, len(names):] = flat_theta[:, k_t:]
+    for n in held:
+        out[:, names.index(n)] = theta_fit[names.index(n)]
+    lin_mean = lin_cov = None
+    if lin:
+        lin_mean, lin_cov = _linear_draws(like, rest, flat_theta, key_lin, out, [names.index(n) for n in lin])
+        lin_mean = lin_mean.reshape(chains, samples, len(lin))
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {"diverging": np.asarray(extra["diverging"]), "num_steps": np.asarray(extra["num_steps"]),
-             "energy": np.asarray(extra["energy"])}
-    return NutsResult(names, theta, stats, w, center)
+             "energy": np.asarray(extra["energy"]), "accept_prob": np.asarray(extra["accept_prob"]),
+             "step_size": np.asarray(extra["adapt_state.step_size"])}
+    used = {p.par_name: p.describe() for p in priors}
+    used.update({par_factor(model, n)[0]: {"kind": "flat (marginalised analytically)", "source": "marginalize"}
+                 for n in lin})
+    used.update({par_factor(model, n)[0]: {"kind": "held at the fit value (degenerate with the marginalised phase "
+                                                   "offset)", "source": "sample-noise"} for n in held})
+    center = np.concatenate([theta_fit, [q.value for q in noise_params]])
+    return NutsResult(out_names, out.reshape(chains, samples, len(out_names)), stats, w, center, used, K, lin,
+                      lin_mean, lin_cov)
 
 
-def to_inference_data(model, result: NutsResult, fit):
-    """ArviZ InferenceData: posterior variables named as the .par parameters, in .par units."""
-    import arviz as az
+def _noise_params(model, noise):
+    """The noise model (built when not given) and its sampled parameters; an error when there are none."""
+    from jugbayes.model import noise as noise_mod
 
-    from jugbayes.report.fitted_par import par_factor
+    noise = noise if noise is not None else noise_mod.noise_for_model(model)
+    params = noise_mod.noise_parameters(noise)
+    if not params:
+        raise JugbayesError("--sample-noise: the .par has no noise parameters (EFAC, EQUAD, ECORR, TNRedAmp/Gam, "
+                            "TNDMAmp/Gam) to sample; add them with starting values")
+    return noise, params
 
-    posterior = {}
-    for i, name in enumerate(result.names):
-        par_name, factor = par_factor(model, name)
-        p = model.par.get(par_name)
-        ref = float(p.as_decimal()) if p is not None else 0.0
-        posterior[par_name] = ref + result.samples[:, :, i] / factor
-    stats = {"diverging": result.sample_stats["diverging"], "tree_size": result.sample_stats["num_steps"],
-             "energy": result.sample_stats["energy"]}
-    idata = az.from_dict(posterior=posterior, sample_stats=stats)
-    idata.posterior.attrs["wls_chi2"] = float(fit.chi2)
-    idata.posterior.attrs["prior"] = f"flat within +-{PRIOR_SIGMAS:g} sigma of the fit in whitened coordinates"
-    return idata
+
+def _linear_draws(like, rest, flat_theta, key, out, li):
+    """Fill ``out[:, li]`` with one conditional draw of the marginalised parameters per draw of the rest;
+    return their conditional means (draws, m) and covariance (m, m)."""
+    eps = jax.random.normal(key, (len(flat_theta), len(li)))
+    draw = jax.jit(lambda args: like.linear_draw(like.params(args[0], rest), args[1]))
+    draws, means = jax.lax.map(draw, (jnp.asarray(flat_theta[:, :len(rest)]), eps), batch_size=64)
+    out[:, li] = np.asarray(draws)
+    return np.asarray(means), like.linear_cov()
