@@ -262,13 +262,16 @@ def test_fit_refuses_bad_requests(tmp_path):
 def test_fit_nuts_writes_posterior(tmp_path, capsys):
     import arviz as az
 
-    out = tmp_path / "post"
+    out, corner = tmp_path / "post", tmp_path / "corner.png"
     assert main(["fit", str(NGC_PAR), str(NGC_TIM), "--method", "nuts", "--outdir", str(out), "--chains", "2",
-                 "--warmup", "200", "--samples", "300", "--clk", "TT(BIPM2023)", *_SOURCES]) == 0
+                 "--warmup", "200", "--samples", "300", "--plot", str(corner), "--clk", "TT(BIPM2023)", *_SOURCES]) == 0
     text = capsys.readouterr().out
-    assert "NUTS: 2 chains x 300 draws" in text and "r_hat" in text
+    assert "NUTS: 2 chains x 300 draws" in text and "r_hat" in text and "mean tree depth" in text
     idata = az.from_netcdf(out / "posterior.nc")
-    assert idata.posterior["F0"].shape == (2, 300)
-    assert "F0" in (out / "summary.csv").read_text()
+    assert idata.posterior["F0"].shape == (2, 300) and idata.posterior_offset["F0"].shape == (2, 300)
+    assert {"tree_depth", "diverging", "energy"} <= set(idata.sample_stats.data_vars)
+    header = (out / "summary.csv").read_text().splitlines()[0]
+    assert "ess_bulk" in header and "(mean-wls)/sigma" in header and "sd/sigma" in header
+    assert corner.read_bytes()[:4] == b"\x89PNG" and (out / "residuals.png").read_bytes()[:4] == b"\x89PNG"
     post = (out / "posterior.par").read_text()
     assert "F0" in post and "61.4854765543" in post

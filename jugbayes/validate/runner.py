@@ -1,0 +1,225 @@
+"""Run a validation study: data sets in parallel worker processes, one result file each (resumable).
+
+Layout of ``outdir``: ``study.json`` (the configuration and its fingerprint), ``reference.json``
+(the expected WLS sigmas from a noise-free data set: they set the SBC prior widths),
+``datasets/NNNNN.json`` (one per finished data set; a rerun skips those), then ``report.json``
+and the figures (:mod:`jugbayes.validate.report`).
+
+Data set ``i``: truth = the .par, or (SBC) the .par plus offsets drawn from N(0, (prior_width x
+sigma_ref)^2) per parameter; TOAs = the layout moved to zero residual under the truth, plus the
+.par's noise (seed from ``(seed, i)``); fit from the .par with WLS/GLS, and with NUTS if asked.
+WLS as a posterior: the Gaussian with the fit's covariance, times the SBC prior when there is one
+(analytically).  NUTS samples with its own flat prior; under SBC its draws are importance-resampled
+by the Gaussian prior, so the ranks are those of the same posterior (prior x likelihood).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from jugbayes.errors import JugbayesError
+from jugbayes.validate.config import StudyConfig
+
+_THREAD_ENV = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _init_worker() -> None:
+    """Each worker process uses one thread (the parallelism is across data sets); set before JAX loads."""
+    import warnings
+
+    os.environ.update(_THREAD_ENV)
+    warnings.simplefilter("ignore")
+
+
+@lru_cache(maxsize=2)
+def _layout(cfg_json: str):
+    """(par, template TOAs, a model on them) for a study, once per process."""
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.simulate import ObservingPlan, observing_pattern
+
+    cfg = StudyConfig(**json.loads(cfg_json))
+    par = read_par(cfg.par, warn=False)
+    lay = cfg.layout
+    if "template" in lay:
+        template = read_tim(lay["template"])
+    else:
+        plan = ObservingPlan(float(lay["start"]), float(lay["end"]), int(lay["ntoa"]), lay.get("cadence_days"),
+                             tuple(lay.get("obs", ["coe"])), tuple(float(f) for f in lay.get("freqs", [1400.0])),
+                             float(lay.get("error_us", 1.0)))
+        template = observing_pattern(par, plan, seed=cfg.seed)
+    return par, template, build_model(par, template)
+
+
+def _free(cfg: StudyConfig, model) -> tuple[str, ...]:
+    free = cfg.params or tuple(model.free)
+    unknown = [n for n in free if n not in model.names]
+    if unknown:
+        raise JugbayesError(f"validate: {', '.join(unknown)} not parameters of the model in {cfg.par}")
+    return tuple(free)
+
+
+def reference_sigmas(cfg: StudyConfig) -> dict:
+    """WLS sigmas (model units) of the study's parameters on a noise-free data set from the .par."""
+    from jugbayes.fit.wls import fit_wls
+    from jugbayes.model.noise import noise_for_model
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.simulate import simulate
+
+    par, template, model0 = _layout(json.dumps(cfg.to_dict()))
+    free = _free(cfg, model0)
+    toas = simulate(par, template, noise=False)
+    model = build_model(par, toas)
+    fit = fit_wls(model, free, noise=noise_for_model(model))
+    return {"names": list(free), "sigma": [float(fit.sigma[fit.names.index(n)]) for n in free],
+            "units": [model.units.get(n, "") for n in free]}
+
+
+def _truth_par(par, model, names, offsets, sigma):
+    from types import SimpleNamespace
+
+    from jugbayes.report.fitted_par import fitted_values, updated_par
+
+    values = fitted_values(model, SimpleNamespace(names=tuple(names), offsets=np.asarray(offsets),
+                                                  sigma=np.asarray(sigma)))
+    return updated_par(par, values)
+
+
+def _gaussian_block(mean, cov, truth, rng, cfg: StudyConfig) -> dict:
+    """Posterior summary for a Gaussian posterior; SBC ranks from ``cfg.sbc_draws`` draws of it."""
+    sd = np.sqrt(np.diag(cov))
+    out = {"mean": mean.tolist(), "sd": sd.tolist(), "pull": ((mean - truth) / sd).tolist()}
+    from jugbayes.validate.stats import LEVELS, z_of_level
+
+    for level in LEVELS:
+        out[f"covered{round(level * 100)}"] = (np.abs(mean - truth) / sd < z_of_level(level)).tolist()
+    if cfg.sbc:
+        corr = cov / np.outer(sd, sd)
+        chol = np.linalg.cholesky(corr + 1e-12 * np.eye(len(sd)))
+        draws = mean + (rng.standard_normal((cfg.sbc_draws, len(sd))) @ chol.T) * sd
+        out["rank"] = np.sum(draws < truth, axis=0).tolist()
+    return out
+
+
+def _nuts_block(samples, truth, prior_sd, rng, cfg: StudyConfig) -> dict:
+    """Posterior summary from NUTS draws (c, d, k): quantile intervals, and SBC ranks by resampling."""
+    from jugbayes.validate.stats import LEVELS
+
+    flat = samples.reshape(-1, samples.shape[-1])
+    mean, sd = flat.mean(axis=0), flat.std(axis=0, ddof=1)
+    out = {"mean": mean.tolist(), "sd": sd.tolist(), "pull": ((mean - truth) / sd).tolist()}
+    if cfg.sbc:  # the sampler's prior is flat: weight each draw by the Gaussian SBC prior
+        logw = -0.5 * np.sum((flat / prior_sd) ** 2, axis=1)
+        w = np.exp(logw - logw.max())
+        w /= w.sum()
+        flat = flat[rng.choice(len(flat), size=max(len(flat), 10 * cfg.sbc_draws), p=w)]
+        out["ess_weights"] = float(1.0 / np.sum(w**2))
+        mean, sd = flat.mean(axis=0), flat.std(axis=0, ddof=1)
+        out.update(mean=mean.tolist(), sd=sd.tolist(), pull=((mean - truth) / sd).tolist())
+        pick = flat[rng.choice(len(flat), size=cfg.sbc_draws, replace=False)]
+        out["rank"] = np.sum(pick < truth, axis=0).tolist()
+    for level in LEVELS:
+        lo, hi = np.quantile(flat, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+        out[f"covered{round(level * 100)}"] = ((lo <= truth) & (truth <= hi)).tolist()
+    return out
+
+
+def run_dataset(cfg_json: str, reference: dict, index: int) -> dict:
+    """Simulate, fit (and sample) data set ``index``; returns its result record."""
+    from jugbayes.fit.wls import fit_wls
+    from jugbayes.model.noise import noise_for_model
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.simulate import simulate
+    from jugbayes.validate.stats import gaussian_posterior
+
+    start = time.perf_counter()
+    cfg = StudyConfig(**json.loads(cfg_json))
+    par, template, model0 = _layout(cfg_json)
+    names, sigma_ref = tuple(reference["names"]), np.asarray(reference["sigma"])
+    prior_sd = cfg.prior_width * sigma_ref
+    rng = np.random.default_rng([cfg.seed, index])
+    truth = prior_sd * rng.standard_normal(len(names)) if cfg.sbc else np.zeros(len(names))
+    truth_par = _truth_par(par, model0, names, truth, sigma_ref) if cfg.sbc else par
+    toas = simulate(truth_par, template, seed=int(rng.integers(2**31)))
+    model = build_model(par, toas)
+    noise = noise_for_model(model)
+    fit = fit_wls(model, names, noise=noise)
+    idx = [fit.names.index(n) for n in names]
+    est, cov = np.asarray(fit.offsets)[idx], np.asarray(fit.covariance)[np.ix_(idx, idx)]
+    record = {"index": index, "names": list(names), "truth": truth.tolist(), "chi2": fit.chi2, "dof": fit.dof,
+              "converged": bool(fit.converged), "wls_sigma": np.sqrt(np.diag(cov)).tolist()}
+    mean, post = gaussian_posterior(est, cov, prior_sd) if cfg.sbc else (est, cov)
+    record["wls"] = _gaussian_block(mean, post, truth, rng, cfg)
+    if "nuts" in cfg.methods:
+        from jugbayes.sample.nuts import sample_nuts
+
+        res = sample_nuts(model, fit, noise, chains=cfg.nuts_chains, warmup=cfg.nuts_warmup,
+                          samples=cfg.nuts_samples, seed=int(rng.integers(2**31)))
+        samples = np.asarray(res.samples)[..., [res.names.index(n) for n in names]]
+        record["nuts"] = _nuts_block(samples, truth, prior_sd, rng, cfg)
+        record["nuts"]["flat_sd"] = samples.reshape(-1, len(names)).std(axis=0, ddof=1).tolist()
+        record["nuts"]["divergences"] = int(np.sum(np.asarray(res.sample_stats["diverging"])))
+    record["seconds"] = time.perf_counter() - start
+    return record
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    tmp.replace(path)  # atomic: an interrupted write leaves no half file behind
+
+
+def _prepare_outdir(cfg: StudyConfig, outdir: Path) -> dict:
+    """Create or reopen ``outdir``; refuse one holding a different study; return the reference sigmas."""
+    (outdir / "datasets").mkdir(parents=True, exist_ok=True)
+    study = outdir / "study.json"
+    if study.exists():
+        old = json.loads(study.read_text())
+        if old.get("fingerprint") != cfg.fingerprint():
+            raise JugbayesError(f"{outdir} holds results of a different study (another config); use a new --outdir")
+    _write_json(study, {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict()})
+    ref_path = outdir / "reference.json"
+    if not ref_path.exists():
+        _write_json(ref_path, reference_sigmas(cfg))
+    return json.loads(ref_path.read_text())
+
+
+def dataset_path(outdir: Path, index: int) -> Path:
+    return Path(outdir) / "datasets" / f"{index:05d}.json"
+
+
+def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = None, progress: bool = True) -> dict:
+    """Run the data sets not yet in ``outdir`` (``workers`` processes; 1 = in this process), then report."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    from tqdm.auto import tqdm
+
+    from jugbayes.validate.report import write_report
+
+    outdir = Path(outdir)
+    reference = _prepare_outdir(cfg, outdir)
+    todo = [i for i in range(cfg.n_datasets) if not dataset_path(outdir, i).exists()]
+    cfg_json = json.dumps(cfg.to_dict())
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    bar = tqdm(total=cfg.n_datasets, initial=cfg.n_datasets - len(todo), desc="data sets", unit="set",
+               disable=not progress)
+    if workers == 1:
+        for i in todo:
+            _write_json(dataset_path(outdir, i), run_dataset(cfg_json, reference, i))
+            bar.update()
+    elif todo:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+            futures = {pool.submit(run_dataset, cfg_json, reference, i): i for i in todo}
+            for fut in as_completed(futures):
+                _write_json(dataset_path(outdir, futures[fut]), fut.result())
+                bar.update()
+    bar.close()
+    return write_report(cfg, outdir, reference)

@@ -1,0 +1,141 @@
+"""Small validation studies end to end: report fields, resume without recomputation, config errors, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from jugbayes.cli import main
+from jugbayes.errors import InputError, JugbayesError
+from jugbayes.validate import load_config, run_study
+from jugbayes.validate import runner as runner_mod
+
+PAR = ROOT / "models" / "isolated_msp" / "isolated_msp.par"
+
+SMALL = f"""
+[study]
+par = "{PAR}"
+n_datasets = 3
+methods = ["wls"]
+params = ["F0", "F1", "DM"]
+seed = 5
+
+[layout]
+start = 55000
+end = 55800
+ntoa = 24
+freqs = [820, 1400]
+error_us = 1.0
+
+[sbc]
+enabled = true
+prior_width = 2.0
+draws = 19
+bins = 4
+"""
+
+
+@pytest.fixture()
+def small_config(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(SMALL)
+    return path
+
+
+def test_study_report_and_resume(small_config, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    report = run_study(load_config(small_config), out, workers=1, progress=False)
+    assert report["n_datasets"] == 3 and sorted(report["methods"]) == ["wls"]
+    for name in ("F0", "F1", "DM"):
+        e = report["methods"]["wls"][name]
+        assert {"coverage68", "coverage95", "pulls", "ranks"} <= set(e)
+        assert e["coverage68"]["n"] == 3 and 0 <= e["coverage68"]["fraction"] <= e["coverage95"]["fraction"] <= 1
+        assert sum(e["ranks"]["counts"]) == 3 and 0 <= e["ranks"]["p"] <= 1
+    assert json.loads((out / "report.json").read_text())["n_datasets"] == 3
+    for fig in ("coverage.png", "pulls_wls.png", "ranks_wls.png"):
+        assert (out / fig).stat().st_size > 1000
+    records = [json.loads((out / "datasets" / f"{i:05d}.json").read_text()) for i in range(3)]
+    truths = np.array([r["truth"] for r in records])
+    assert np.all(truths != 0) and len({tuple(t) for t in truths}) == 3  # SBC: a fresh truth per data set
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "datasets").iterdir()}
+
+    calls = []
+    real = runner_mod.run_dataset
+    monkeypatch.setattr(runner_mod, "run_dataset", lambda *a: calls.append(a[-1]) or real(*a))
+    run_study(load_config(small_config, n_datasets=4), out, workers=1, progress=False)
+    assert calls == [3]  # only the new data set was computed
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
+
+    (small_config.parent / "other.toml").write_text(SMALL.replace("seed = 5", "seed = 6"))
+    with pytest.raises(JugbayesError, match="different study"):
+        run_study(load_config(small_config.parent / "other.toml"), out, workers=1, progress=False)
+
+
+def test_fixed_truth_pulls_are_fit_minus_truth(small_config, tmp_path):
+    """Without SBC the truth is the .par itself, and the WLS pull is the fitted offset over its sigma."""
+    cfg = load_config(small_config, n_datasets=2, sbc=False)
+    run_study(cfg, tmp_path / "run", workers=1, progress=False)
+    rec = json.loads((tmp_path / "run" / "datasets" / "00001.json").read_text())
+    assert rec["truth"] == [0.0, 0.0, 0.0] and "rank" not in rec["wls"]
+    assert np.allclose(rec["wls"]["pull"], np.array(rec["wls"]["mean"]) / np.array(rec["wls_sigma"]))
+    assert rec["converged"]
+
+
+@pytest.mark.slow  # ~1 min: NUTS compiles afresh for every data set
+def test_study_with_nuts(small_config, tmp_path):
+    """The NUTS path: importance-resampled SBC ranks, quantile coverage, and sd / WLS sigma parity."""
+    cfg = load_config(small_config, n_datasets=2, methods=("wls", "nuts"))
+    cfg = type(cfg)(**{**cfg.to_dict(), "nuts_chains": 1, "nuts_warmup": 60, "nuts_samples": 100})
+    report = run_study(cfg, tmp_path / "run", workers=1, progress=False)
+    assert set(report["methods"]) == {"wls", "nuts"} and "ranks" in report["methods"]["nuts"]["DM"]
+    parity = report["parity_nuts_sd_over_wls_sigma"]
+    assert all(0.7 < parity[n] < 1.3 for n in ("F0", "F1", "DM")), parity
+
+
+def test_parallel_workers_and_cli(small_config, tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["validate", str(small_config), "--outdir", str(out), "--n", "2", "--workers", "2", "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "2 data sets" in text and "F0" in text and "SBC p" in text
+    assert sorted(os.listdir(out / "datasets")) == ["00000.json", "00001.json"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.replace("[study]", "[stduy]"), "unknown section [stduy]"),
+    (lambda s: s.replace("seed = 5", "seed = 5\ncolour = 1"), "unknown key(s) colour"),
+    (lambda s: s.replace("ntoa = 24\n", ""), "[layout] needs ntoa"),
+    (lambda s: s.replace('methods = ["wls"]', 'methods = ["mcmc"]'), "methods: mcmc"),
+    (lambda s: s.replace("n_datasets = 3", "n_datasets = 1"), "n_datasets must be >= 2"),
+    (lambda s: s.replace("bins = 4", "bins = 3"), "draws + 1 must be a multiple of bins"),
+    (lambda s: s.replace(str(PAR), "nowhere.par"), "no such file"),
+    (lambda s: s + "\n[nuts\n", "not valid TOML"),
+])
+def test_bad_config(tmp_path, edit, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(edit(SMALL))
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_unknown_parameter(small_config, tmp_path):
+    (tmp_path / "p.toml").write_text(SMALL.replace('params = ["F0", "F1", "DM"]', 'params = ["F0", "PBDOT"]'))
+    with pytest.raises(JugbayesError, match="PBDOT not parameters"):
+        run_study(load_config(tmp_path / "p.toml"), tmp_path / "run", workers=1, progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["isolated", "ell1"])
+def test_full_wls_coverage_study(name, tmp_path):
+    """The issue's targets: WLS 68% coverage 68 +- 5% and 95% coverage 95 +- 3% for every parameter (N = 200)."""
+    cfg = load_config(ROOT / "configs" / f"validate_{name}.toml", methods=("wls",))
+    report = run_study(cfg, tmp_path / name, progress=False)
+    assert report["n_datasets"] == 200
+    for pname, e in report["methods"]["wls"].items():
+        assert abs(e["coverage68"]["fraction"] - 0.68) <= 0.05, (pname, e["coverage68"])
+        assert abs(e["coverage95"]["fraction"] - 0.95) <= 0.03, (pname, e["coverage95"])
