@@ -1,0 +1,95 @@
+"""Time one log-density + gradient evaluation of the NUTS posterior (issue 6), noise fixed and noise sampled.
+
+The log-density is the one ``jugbayes.sample.nuts`` integrates: the GLS marginal likelihood through the
+shared residual function, in the coordinates whitened by the fit covariance (noise fixed: Woodbury over the
+ECORR/red-noise basis, factorised once; noise sampled: ``model.noise.noise_loglike``).  Best of ``--repeat``
+after compilation.  The full sampling run is the CLI, timed as it is:
+
+    /usr/bin/time -v jugbayes fit PAR TIM --method nuts --chains 4 --warmup 1000 --samples 1000 --outdir DIR
+
+Usage: ``python benchmarks/bench_nuts.py [--dataset B1855+09_9yv1] [--repeat 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def _best(fn, repeat: int) -> float:
+    import jax
+
+    jax.block_until_ready(fn())
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dataset", default="B1855+09_9yv1")
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args(argv)
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS
+
+    from jugbayes.fit.wls import OFFSET, fit_wls
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.model.noise import noise_for_model, noise_loglike, noise_parameters
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.sample.nuts import _Likelihood, _whitening
+
+    print("Command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    print(f"python {platform.python_version()}, jax {jax.__version__} on {jax.default_backend()}, {os.cpu_count()} CPUs")
+    par_rel, tim_rel = PINT_DATASETS[args.dataset]
+    par = read_par(DATASETS / par_rel, warn=False)
+    ephem = EPHEM_DIR / f"{(par.get('EPHEM').value if par.get('EPHEM') else 'DE421').lower()}.bsp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build_model(par, read_tim(DATASETS / tim_rel), clock_dir=CLOCK_DIR, ephem_file=ephem)
+    noise = noise_for_model(model)
+    fit = fit_wls(model, model.free, noise=noise)
+    names = tuple(n for n in fit.names if n != OFFSET)
+    idx = [fit.names.index(n) for n in names]
+    theta = np.asarray(fit.offsets)[idx]
+    cov = np.asarray(fit.covariance)[np.ix_(idx, idx)]
+    w = jnp.asarray(_whitening(cov))
+    like = _Likelihood(model, noise, names, theta, np.sqrt(np.diag(cov)), ())
+    center = jnp.asarray(theta)
+
+    fixed = jax.jit(jax.value_and_grad(lambda z: like.loglike(like.params(center + w @ z, names))))
+    z0 = jnp.zeros(w.shape[1])
+    t_fixed = _best(lambda: fixed(z0), args.repeat)
+
+    nparams = noise_parameters(noise)
+    v0 = jnp.asarray([q.value for q in nparams])
+
+    def sampled(zv):
+        z, v = zv[: w.shape[1]], zv[w.shape[1]:]
+        resid = model.residual_fn(like.params(center + w @ z, names), model.data)["time_s"]
+        return noise_loglike(noise, resid, v0 + v)
+
+    sampled_vg = jax.jit(jax.value_and_grad(sampled))
+    zv0 = jnp.zeros(w.shape[1] + len(nparams))
+    t_sampled = _best(lambda: sampled_vg(zv0), args.repeat)
+    print(f"{args.dataset}: {len(model.toas)} TOAs, {len(names)} timing parameters ({w.shape[1]} whitened "
+          f"directions), {noise.basis().shape[1]} noise-basis columns")
+    print(f"  log-density + gradient, noise fixed:   {t_fixed * 1e3:.2f} ms")
+    print(f"  log-density + gradient, noise sampled: {t_sampled * 1e3:.2f} ms ({len(nparams)} noise parameters)")
+
+
+if __name__ == "__main__":
+    main()
