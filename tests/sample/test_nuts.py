@@ -131,6 +131,38 @@ def _mc_agree(a: np.ndarray, b: np.ndarray, n_sigma: float = 4.0) -> None:
     assert abs(sd_a / sd_b - 1) < n_sigma * se_ratio, (sd_a, sd_b, se_ratio)
 
 
+def test_simulated_isolated_linear_posterior_matches_wls(tmp_path):
+    """Simulated isolated pulsar, F0, F1, RAJ, DECJ and DM free, white noise fixed: the posterior is the WLS
+    Gaussian (means within 0.1 sigma, sds within 5%, covariance within 10% relative Frobenius)."""
+    par, tim = isolated_files(tmp_path, epochs=16)
+    lines = []
+    for line in par.read_text().splitlines():
+        words = line.split()
+        if words and words[0] in ("FD1", "DMX_0001", "DMX_0002", "DMX_0003"):
+            line = " ".join(words[:2])  # held
+        elif words and words[0] == "JUMP":
+            line = " ".join(words[:4])
+        elif words and words[0] in ("RAJ", "DECJ", "DM"):
+            line = " ".join(words[:2]) + " 1"
+        lines.append(line)
+    fit_par = tmp_path / "fit.par"
+    fit_par.write_text("\n".join(lines) + "\n")
+    model = _simulated_model(par, tim, seed=8, fit_par=fit_par)
+    fit = fit_wls(model)
+    post = sample_nuts(model, fit, chains=2, warmup=300, samples=1000, seed=2)
+    assert set(post.names) == {"F0", "F1", "RAJ", "DECJ", "DM"}
+    idx = [fit.names.index(n) for n in post.names]
+    flat = post.samples.reshape(-1, len(post.names))
+    sigma = fit.sigma[idx]
+    assert np.all(np.abs(flat.mean(0) - fit.offsets[idx]) <= 0.1 * sigma), (flat.mean(0) - fit.offsets[idx]) / sigma
+    assert np.all(np.abs(flat.std(0) / sigma - 1) <= 0.05), flat.std(0) / sigma
+    d = np.diag(1 / sigma)
+    cov_fit = d @ fit.covariance[np.ix_(idx, idx)] @ d
+    cov_post = d @ np.cov(flat.T) @ d
+    assert np.linalg.norm(cov_post - cov_fit) / np.linalg.norm(cov_fit) <= 0.10
+    assert post.sample_stats["diverging"].sum() == 0
+
+
 @pytest.fixture(scope="module")
 def marginalised(tmp_path_factory):
     par, tim = isolated_files(tmp_path_factory.mktemp("iso"))
