@@ -36,9 +36,11 @@ def par_factor(model, name: str) -> tuple[str, float]:
     if name in _ANGLE_FACTOR:
         return name, _ANGLE_FACTOR[name]
     if model.structure.binary is not None:
-        from jugbayes.model.binary import binary_for_par
+        factors = getattr(model, "_binary_par_factors", None)
+        if factors is None:  # reading the binary from the .par costs ~10 ms: once per model, not per parameter
+            from jugbayes.model.binary import binary_for_par
 
-        factors = binary_for_par(model.par).par_factors
+            factors = model._binary_par_factors = binary_for_par(model.par).par_factors
         if name in factors:
             return factors[name]
     return name, 1.0
