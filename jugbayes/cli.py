@@ -118,7 +118,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from jugbayes.io import read_par, read_tim, write_par
     from jugbayes.io.textfile import refuse_overwrite
     from jugbayes.model.timing_model import build_model
-    from jugbayes.report.fitted_par import fitted_values, updated_par
+    from jugbayes.report.fitted_par import fitted_values, par_factor, updated_par
 
     if args.method == "nuts" and not args.outdir:
         raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
@@ -152,6 +152,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,
             "wrms_us": result.wrms_postfit_us, "wrms_prefit_us": result.wrms_prefit_us,
             "iterations": result.iterations, "converged": result.converged, "dropped": result.dropped,
+            "quadratic_check": {"about": "delta chi2 at -1 and +1 sigma along each nonlinear parameter's profile "
+                                         "direction (1 for a quadratic chi2)",
+                                "params": {par_factor(model, n)[0]: list(v) for n, v in result.quadratic_check.items()}},
             "covariance": {"params": names, "units": [model.units.get(n, "turns") for n in names],
                            "matrix": np.asarray(result.covariance).tolist()},
         }

@@ -38,10 +38,17 @@ enable_x64()
 
 RCOND = 1e-12  # singular values below RCOND * max (after column scaling) are dropped
 OFFSET = "OFFSET"  # the phase-offset column (turns, as PHOFF) in results
+QUADRATIC_TOL = 0.25  # |delta chi2 - 1| at +-1 sigma along a parameter's profile direction that earns a warning
+# Parameters the residuals depend on linearly (to far below any sigma): the quadratic check skips them.
+LINEAR_RE = re.compile(r"^(OFFSET|PHOFF|JUMP\d+|DMX_\w+|FD\d+|DM\d*)$")
 
 
 class DegenerateFitWarning(UserWarning):
     """Some combination of free parameters is not constrained by the data."""
+
+
+class NonQuadraticFitWarning(UserWarning):
+    """chi2 is not quadratic within one sigma of the fit: its covariance misdescribes the uncertainty."""
 
 
 @dataclass
@@ -62,6 +69,8 @@ class FitResult:
     residuals_s: np.ndarray
     whitened: np.ndarray
     dropped: list[str] = field(default_factory=list)
+    # name -> (delta chi2 at -1 sigma, at +1 sigma) along the parameter's profile direction (1, 1 if quadratic)
+    quadratic_check: dict = field(default_factory=dict)
 
     @property
     def reduced_chi2(self) -> float:
@@ -228,7 +237,14 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
         r = resid(x)
         return r, _chi2(r / sigma_s, *factor, n_noise)
 
-    cache[key] = (step, chi2_at)
+    # Batches of points share each pass over the noise basis (the GLS chi2 is memory-bound).
+    batch = max(1, min(64, 500_000 // max(len(model.toas), 1)))
+
+    @jax.jit
+    def chi2_many(xs, sigma_s, factor):
+        return jax.lax.map(lambda x: _chi2(resid(x) / sigma_s, *factor, n_noise), xs, batch_size=batch)
+
+    cache[key] = (step, chi2_at, chi2_many)
     return cache[key]
 
 
@@ -270,7 +286,7 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
         raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
     sigma_s = jnp.asarray(raw)
     names = free + ((OFFSET,) if with_offset else ())
-    step_fn, chi2_fn = _make_step(model, free, with_offset, basis.shape[1])
+    step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, basis.shape[1])
     factor = _noise_factor_cached(model, raw, basis, weights)
     x = jnp.zeros(len(names))
     r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor)
@@ -296,8 +312,39 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
         r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor)
     cov = np.asarray(cov)
     r = np.asarray(r)
+    check = _quadratic_check(lambda xs: np.asarray(chi2_many(jnp.asarray(xs), sigma_s, factor)), np.asarray(x),
+                             cov, names, float(chi2)) if converged else {}
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,
-                     len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped)
+                     len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped,
+                     check)
+
+
+def _quadratic_check(chi2_of, x: np.ndarray, cov: np.ndarray, names, chi2_min: float) -> dict:
+    """delta chi2 at x -+ cov[:, i] / sigma_i for each nonlinear parameter i; warn where it is not ~1.
+
+    ``chi2_of`` maps an array of points (rows) to their chi2.
+
+    Moving parameter i by one sigma and the others by their regression on it (the profile direction)
+    raises a quadratic chi2 by exactly 1.  Far from 1 means the linearised covariance is not the
+    uncertainty (a curved valley, a nearby minimum): the posterior needs ``--method nuts``.
+    """
+    idx = [i for i, name in enumerate(names) if not LINEAR_RE.match(name) and cov[i, i] > 0]
+    if not idx:
+        return {}
+    d = (cov[:, idx] / np.sqrt(np.diag(cov)[idx])).T
+    chi2s = chi2_of(np.vstack([x - d, x + d])) - chi2_min
+    out, bad = {}, []
+    for j, i in enumerate(idx):
+        delta = (float(chi2s[j]), float(chi2s[len(idx) + j]))
+        out[names[i]] = delta
+        if max(abs(v - 1) for v in delta) > QUADRATIC_TOL:
+            bad.append(f"{names[i]} ({delta[0]:.2f}, {delta[1]:.2f})")
+    if bad:
+        warnings.warn("chi2 is not quadratic within 1 sigma of the fit (delta chi2 at -1 and +1 sigma along each "
+                      f"parameter's profile, 1 expected): {', '.join(bad)}; the WLS uncertainties of these are "
+                      "unreliable and other minima may exist: sample the posterior (--method nuts)",
+                      NonQuadraticFitWarning, stacklevel=3)
+    return out
 
 
 def _report_degenerate(names, s, vt, keep) -> list[str]:

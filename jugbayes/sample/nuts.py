@@ -55,6 +55,7 @@ PRIOR_SIGMAS = 50.0  # default K (the config's [sampler] K overrides it)
 LINEAR_RE = re.compile(r"^(PHOFF|JUMP\d+|DMX_\w+|FD\d+)$")
 DEGENERATE_COND = 1e-7  # smallest/largest singular value of the marginalised columns (after scaling)
 LINEARITY_TOL = 1e-6  # relative change of a marginalised column over 5 sigma that earns a warning
+LAPLACE_FLOOR = 1e-3  # smallest Hessian eigenvalue kept, in the initial whitened units (scale <= 31.6x the guess)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class NutsResult:
     marginalized: tuple[str, ...] = ()
     linear_mean: np.ndarray | None = None  # (chains, draws, m) conditional means of the marginalised ones
     linear_cov: np.ndarray | None = None  # (m, m) their conditional covariance (model units)
+    start: dict = field(default_factory=dict)  # how the start and metric were set (Laplace step, if taken)
 
 
 def _whitening(cov: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
@@ -81,6 +83,58 @@ def _whitening(cov: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
     vals, vecs = np.linalg.eigh((corr + corr.T) / 2)
     keep = vals > rcond * vals.max()
     return sd[:, None] * vecs[:, keep] * np.sqrt(vals[keep])
+
+
+def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, max_steps: int = 10,
+                      floor: float = LAPLACE_FLOOR):
+    """Move the start to the posterior mode and whiten by the Hessian there (a Laplace approximation).
+
+    ``u = u0 + w z``; damped Newton steps in z (Hessian eigenvalues clipped at ``floor``, step halved until
+    the log-density does not fall), then ``w <- w V diag(lambda)^-1/2`` from the Hessian H = V diag(lambda)
+    V^T at the mode, so NUTS meets unit curvature in every direction.  Needed when some scales are only
+    guesses (sampled noise parameters); ``floor`` bounds how far a flat direction's scale may grow (a factor
+    ``floor**-0.5`` over the guess).  Returns (u0, w, info).
+    """
+    w_j, u0_j = jnp.asarray(w), jnp.asarray(u0)
+    k = w.shape[1]
+
+    def f(z):
+        return log_density_u(u0_j + w_j @ z)
+
+    value_grad = jax.jit(jax.value_and_grad(f))
+
+    @jax.jit
+    def neg_hessian(z):
+        hvp = lambda v: -jax.jvp(jax.grad(f), (z,), (v,))[1]  # noqa: E731
+        h = jax.lax.map(hvp, jnp.eye(k), batch_size=8)
+        return (h + h.T) / 2
+
+    def eig(z):
+        lam, vec = np.linalg.eigh(np.asarray(neg_hessian(z)))
+        return np.maximum(lam, floor), vec, lam
+
+    z = jnp.zeros(k)
+    value, grad = value_grad(z)
+    start_value, steps = float(value), 0
+    lam, vec, raw = eig(z)
+    for steps in range(1, max_steps + 1):
+        dz = vec @ ((vec.T @ np.asarray(grad)) / lam)
+        newton_decrement = float(np.sqrt(np.sum((vec.T @ np.asarray(grad)) ** 2 / lam)))
+        if newton_decrement < 1e-3:
+            break
+        t = 1.0
+        while t > 1e-4:
+            v_new, g_new = value_grad(z + t * dz)
+            if np.isfinite(float(v_new)) and float(v_new) >= float(value) - 1e-9:
+                break
+            t /= 2
+        else:
+            break
+        z, value, grad = z + t * dz, v_new, g_new
+        lam, vec, raw = eig(z)
+    info = {"newton_steps": steps, "log_density_gain": float(value) - start_value,
+            "clipped_directions": int(np.sum(raw < floor)), "curvature_range": [float(raw.min()), float(raw.max())]}
+    return np.asarray(u0_j + w_j @ z), w @ (vec / np.sqrt(lam)), info
 
 
 def linear_names(model, names, marginalize) -> tuple[str, ...]:
@@ -233,12 +287,7 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     w = np.zeros((len(priors), w_t.shape[1] + len(noise_params)))
     w[:k_t, :w_t.shape[1]] = w_t
     w[k_t:, w_t.shape[1]:] = np.diag(scale[k_t:] / jac[k_t:])
-    k = w.shape[1]
     like = _Likelihood(model, None if sample_noise else noise, names, theta_fit, sigma_fit, lin)
-    u0_j, w_j = jnp.asarray(u0), jnp.asarray(w)
-
-    def theta_of(z):
-        return transforms.forward(u0_j + w_j @ z)
 
     def log_likelihood(theta):
         p = like.params(theta[:k_t], rest)
@@ -248,10 +297,22 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
 
         return noise_loglike(noise, model.residual_fn(p, model.data)["time_s"], theta[k_t:])
 
+    def log_density_u(u):
+        theta, log_prior = transforms.forward(u)
+        return log_likelihood(theta) + log_prior
+
+    laplace = None
+    if sample_noise:  # the noise scales are only a guess: a Newton search and the Hessian there set the metric
+        u0, w, laplace = laplace_whitening(log_density_u, u0, w)
+    k = w.shape[1]
+    u0_j, w_j = jnp.asarray(u0), jnp.asarray(w)
+
+    def theta_of(z):
+        return transforms.forward(u0_j + w_j @ z)
+
     def numpyro_model():
         z = numpyro.sample("z", dist.ImproperUniform(dist.constraints.real_vector, (), event_shape=(k,)))
-        theta, log_prior = theta_of(z)
-        numpyro.factor("log_density", log_likelihood(theta) + log_prior)
+        numpyro.factor("log_density", log_density_u(u0_j + w_j @ z))
 
     kernel = NUTS(numpyro_model, dense_mass=dense_mass,
                   init_strategy=numpyro.infer.init_to_value(values={"z": jnp.zeros(k)}))
@@ -284,8 +345,9 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     used.update({par_factor(model, n)[0]: {"kind": "held at the fit value (degenerate with the marginalised phase "
                                                    "offset)", "source": "sample-noise"} for n in held})
     center = np.concatenate([theta_fit, [q.value for q in noise_params]])
+    start_info = {"whitening": "Laplace at the posterior mode" if laplace else "WLS/GLS covariance", **(laplace or {})}
     return NutsResult(out_names, out.reshape(chains, samples, len(out_names)), stats, w, center, used, K, lin,
-                      lin_mean, lin_cov)
+                      lin_mean, lin_cov, start_info)
 
 
 def _noise_params(model, noise):

@@ -138,19 +138,41 @@ def test_ecorr_epochs_group_within_one_second():
     assert groups == [[0, 1, 2], [4, 5]]  # 102.0 and 800.0 stand alone and are dropped
 
 
-def test_gls_j1713_ddk_reaches_at_least_pints_chi2():
-    """J1713+0747 (DDK, GLS): converges, to a chi2 no higher than PINT's.
+def test_gls_j1713_ddk_reaches_at_least_pints_chi2_and_flags_the_multimodal_orientation():
+    """J1713+0747 (DDK, GLS): converges, to a chi2 no higher than PINT's, and warns that KIN/KOM are not quadratic.
 
-    Known difference, not hidden: from this .par (pre-fit chi2 ~87000) our step-halving path ends in
-    a deeper minimum (chi2 1841.7 vs PINT's 1843.5) with KOM and PB ~3 sigma from PINT's values, so the
-    0.1-sigma parity of issue 5 does not hold here yet (docs/status.md).
+    Known difference, not hidden (docs/status.md): this short data set leaves the orbit's orientation
+    multimodal.  Profiling chi2 over KOM (every other parameter refitted) gives minima near KOM 83 deg
+    (KIN 106, chi2 1843.46), KOM 5 deg (KIN 109, 1841.74) and KOM 300 deg (KIN 67, <= 1840.85).  PINT's
+    step-halving path ends in the first (stopping while still moving ~1.5 deg per step, as its 0.01 chi2
+    decrease rule allows), ours in the second, so the 0.1-sigma parity of issue 5 cannot hold here; the
+    quadratic check tells the user that the WLS uncertainties of these parameters mean little.
     """
+    from jugbayes.fit.wls import NonQuadraticFitWarning
     from jugbayes.model.noise import noise_for_model
 
     model, pint = _model("J1713+0747"), _pint("J1713+0747")
-    result = fit_wls(model, tuple(pint["free_params"]), noise=noise_for_model(model), max_iter=60)
+    with pytest.warns(NonQuadraticFitWarning, match="KOM") as record:
+        result = fit_wls(model, tuple(pint["free_params"]), noise=noise_for_model(model), max_iter=60)
     assert result.converged
     assert result.chi2 <= pint["DownhillGLSFitter"]["chi2"] * (1 + 1e-4)
+    assert "KIN" in str(record[0].message)
+    assert max(abs(v - 1) for v in result.quadratic_check["F0"]) < 0.01  # linear directions pass
+
+
+def test_quadratic_check_is_exact_for_a_quadratic_and_flags_a_curved_valley():
+    from jugbayes.fit.wls import NonQuadraticFitWarning, _quadratic_check
+
+    cov = np.array([[4.0, 1.0], [1.0, 1.0]])
+    inv = np.linalg.inv(cov)
+    quad = lambda xs: np.einsum("ij,jk,ik->i", xs, inv, xs)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = _quadratic_check(quad, np.zeros(2), cov, ("A1", "PB"), 0.0)
+    assert out == {"A1": pytest.approx((1.0, 1.0)), "PB": pytest.approx((1.0, 1.0))}
+    banana = lambda xs: quad(xs) + 3.0 * xs[:, 0] ** 4  # noqa: E731
+    with pytest.warns(NonQuadraticFitWarning, match=r"A1 \(49\.00, 49\.00\)"):
+        _quadratic_check(banana, np.zeros(2), cov, ("A1", "DMX_0001"), 0.0)
 
 
 def _jacfwd_design(model, free):
@@ -211,7 +233,7 @@ def test_gls_step_equals_dense_generalised_least_squares():
     sigma = np.asarray(model.toas.error_us) * 1e-6
     t_mat = np.hstack([rng.standard_normal((n, 4)), (rng.random((n, 3)) < 0.3).astype(float)])
     phi = np.array([1e-11, 3e-12, 1e-12, 5e-13, 1e-12, 2e-12, 4e-12])
-    step, _ = _make_step(model, free, True, t_mat.shape[1])
+    step = _make_step(model, free, True, t_mat.shape[1])[0]
     x = jnp.zeros(len(free) + 1)
     r, _, dx, cov, *_ = step(x, jnp.asarray(sigma), _noise_factor(jnp.asarray(sigma), jnp.asarray(t_mat),
                                                                     jnp.asarray(phi)))
