@@ -31,7 +31,8 @@ def enable_x64() -> None:
 
 
 def enable_compilation_cache() -> None:
-    """Keep JAX's compiled programs on disk so a second run of a command skips compilation.
+    """Keep JAX's compiled programs on disk so a second run of a command skips compilation (and, for the
+    programs :func:`jugbayes.jitcache.cached_jit` makes, tracing and lowering).
 
     ``$JUGBAYES_CACHE_DIR/jax`` (else ``~/.cache/jugbayes/jax``); ``JUGBAYES_NO_JAX_CACHE=1`` turns it off.
     """
@@ -45,4 +46,7 @@ def enable_compilation_cache() -> None:
     base = os.environ.get("JUGBAYES_CACHE_DIR")
     root = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jugbayes"
     jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # small programs too: a fresh fit loads ~10
+    from jugbayes import jitcache
+
+    jitcache.enable(root / "export")  # and skip tracing/lowering of the fitter's programs

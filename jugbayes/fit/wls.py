@@ -32,6 +32,7 @@ import jax.scipy.linalg
 import numpy as np
 
 from jugbayes.config import enable_x64
+from jugbayes.jitcache import cached_jit
 from jugbayes.model.noise import toa_sigma_and_basis
 
 enable_x64()
@@ -115,7 +116,9 @@ def _params_fn(model, free: tuple[str, ...], with_offset: bool):
 
 
 def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
-    """``x -> (residuals_s, J)`` with J = d residuals / d x (n x len(x)), x the free offsets (+ phase offset).
+    """``(x, data=model.data) -> (residuals_s, J)`` with J = d residuals / d x (n x len(x)), x the free offsets
+    (+ phase offset), and ``(x, data) -> residuals_s``.  Pass ``data`` inside ``jax.jit`` so the compiled code
+    takes the TOAs as an argument instead of embedding them (smaller, faster to load, shared by data sets).
 
     Equal to ``jax.jacfwd`` of the residuals, cheaper: a residual i depends on the delays of row i and of
     the TZR row only, so for a parameter acting only through the delays before the binary,
@@ -125,22 +128,22 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
     from jugbayes.model.timing_model import delays_s
 
     params = _params_fn(model, free, with_offset)
-    s, data = model.structure, model.data
-    n_rows = data["dt_pepoch_s"].shape[0]  # TOAs + the TZR row
+    s = model.structure
+    n_rows = model.data["dt_pepoch_s"].shape[0]  # TOAs + the TZR row
     cols = free + (("PHOFF",) if with_offset else ())
     chain = np.array([i for i, n in enumerate(cols) if _PRE_BINARY_DELAY.match(n)], dtype=int)
     direct = np.array([i for i, n in enumerate(cols) if not _PRE_BINARY_DELAY.match(n)], dtype=int)
 
-    def resid(x, extra_delay_s=None):
-        return model.residual_fn(params(x), data, extra_delay_s=extra_delay_s)["time_s"]
+    def resid(x, data=None):
+        return model.residual_fn(params(x), model.data if data is None else data)["time_s"]
 
     k = len(direct)
     perm = np.argsort(np.concatenate([direct, chain]))  # rows of [direct; chain] back to the order of x
-    toa_rows = jnp.ones(n_rows).at[-1].set(0.0)
-    tzr_row = jnp.zeros(n_rows).at[-1].set(1.0)
 
-    def parts(x):
+    def parts(x, data):
         x = jax.lax.stop_gradient(x)
+        toa_rows = jnp.ones(n_rows).at[-1].set(0.0)
+        tzr_row = jnp.zeros(n_rows).at[-1].set(1.0)
 
         def f(x_direct, extra):
             return model.residual_fn(params(x_direct, direct, x), data, extra_delay_s=extra)["time_s"]
@@ -157,12 +160,13 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
         d_delay = jax.vmap(lambda t: jax.jvp(pre_binary_delay, (xc,), (t,))[1])(jnp.eye(len(chain)))
         return f(x0, e0), cols_t, d_delay  # d_delay: (len(chain), n_rows)
 
-    def design(x):
+    def design(x, data=None):
+        data = model.data if data is None else data
         if len(chain) == 0:
-            return resid(x), jax.jacfwd(resid)(x)
+            return resid(x, data), jax.jacfwd(resid)(x, data)
         # Computed inside a conditional (both branches the same) so that XLA keeps these outputs as arrays:
         # fused into the products below, the forward-mode passes were re-evaluated per column (4x slower).
-        r, cols_t, d_delay = jax.lax.cond(jnp.all(jnp.isfinite(x)), parts, parts, x)
+        r, cols_t, d_delay = jax.lax.cond(jnp.all(jnp.isfinite(x)), parts, parts, x, data)
         g, h = cols_t[k], cols_t[k + 1]
         chained = g[None, :] * d_delay[:, :-1] + h[None, :] * d_delay[:, -1:]
         return r, jnp.concatenate([cols_t[:k], chained], axis=0)[perm].T
@@ -211,11 +215,11 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
     if key in cache:  # a re-fit of the same model reuses the compiled step
         return cache[key]
     design, resid = design_matrix_fn(model, free, with_offset)
+    what = repr((model.structure, model.names, free, with_offset, n_noise))  # all that the programs close over
 
-    @jax.jit
-    def step(x, sigma_s, factor):
+    def step(x, sigma_s, factor, data):
         q_top, q_bot, p_offset = factor
-        r, jac = design(x)
+        r, jac = design(x, data)
         ab = jnp.hstack([jac, r[:, None]]) / sigma_s[:, None]
         if n_noise:
             ab = jnp.vstack(_project(q_top, q_bot, ab))
@@ -232,19 +236,17 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
         cov = ((vt.T * s_inv**2) @ vt) / jnp.outer(norms, norms)
         return r, _chi2(r / sigma_s, q_top, q_bot, p_offset, n_noise), dx, cov, sv, vt, keep
 
-    @jax.jit
-    def chi2_at(x, sigma_s, factor):
-        r = resid(x)
+    def chi2_at(x, sigma_s, factor, data):
+        r = resid(x, data)
         return r, _chi2(r / sigma_s, *factor, n_noise)
 
     # Batches of points share each pass over the noise basis (the GLS chi2 is memory-bound).
     batch = max(1, min(64, 500_000 // max(len(model.toas), 1)))
 
-    @jax.jit
-    def chi2_many(xs, sigma_s, factor):
-        return jax.lax.map(lambda x: _chi2(resid(x) / sigma_s, *factor, n_noise), xs, batch_size=batch)
+    def chi2_many(xs, sigma_s, factor, data):
+        return jax.lax.map(lambda x: _chi2(resid(x, data) / sigma_s, *factor, n_noise), xs, batch_size=batch)
 
-    cache[key] = (step, chi2_at, chi2_many)
+    cache[key] = tuple(cached_jit(f, what) for f in (step, chi2_at, chi2_many))
     return cache[key]
 
 
@@ -260,7 +262,7 @@ def _noise_factor_cached(model, sigma_s: np.ndarray, basis: np.ndarray, weights:
     return cache[key]
 
 
-_noise_factor_jit = jax.jit(_noise_factor)
+_noise_factor_jit = cached_jit(_noise_factor, "")
 
 
 def _checksum(arr: np.ndarray) -> tuple:
@@ -288,8 +290,8 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     names = free + ((OFFSET,) if with_offset else ())
     step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, basis.shape[1])
     factor = _noise_factor_cached(model, raw, basis, weights)
-    x = jnp.zeros(len(names))
-    r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor)
+    x = jax.device_put(jnp.zeros(len(names)), jax.devices()[0])  # committed, as every later x: one executable
+    r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor, model.data)
     r0, chi2_prefit = np.asarray(r), float(chi2)  # the first step is taken at the .par's values
     wrms_pre = _wrms_us(r0, raw)
     dropped = _report_degenerate(names, np.asarray(s), np.asarray(vt), np.asarray(keep))
@@ -297,11 +299,11 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     for iterations in range(1, max_iter + 1):
         sig = np.sqrt(np.abs(np.diag(np.asarray(cov))))
         trial, scale = x + dx, 1.0
-        r_t, chi2_t = chi2_fn(trial, sigma_s, factor)
+        r_t, chi2_t = chi2_fn(trial, sigma_s, factor, model.data)
         while not float(chi2_t) <= float(chi2) * (1 + 1e-12) and scale > 1e-3:  # NaN counts as worse
             scale /= 2
             trial = x + scale * dx
-            r_t, chi2_t = chi2_fn(trial, sigma_s, factor)
+            r_t, chi2_t = chi2_fn(trial, sigma_s, factor, model.data)
         small = np.all(np.abs(np.asarray(dx)) * scale <= tol_sigma * np.where(sig > 0, sig, np.inf))
         steady = abs(float(chi2) - float(chi2_t)) <= tol_chi2 * max(float(chi2), 1.0)
         if small and steady:
@@ -309,11 +311,11 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
             x, r, chi2, converged = trial, r_t, chi2_t, True
             break
         x = trial
-        r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor)
+        r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor, model.data)
     cov = np.asarray(cov)
     r = np.asarray(r)
-    check = _quadratic_check(lambda xs: np.asarray(chi2_many(jnp.asarray(xs), sigma_s, factor)), np.asarray(x),
-                             cov, names, float(chi2)) if converged else {}
+    chi2_of = lambda xs: np.asarray(chi2_many(jnp.asarray(xs), sigma_s, factor, model.data))  # noqa: E731
+    check = _quadratic_check(chi2_of, np.asarray(x), cov, names, float(chi2)) if converged else {}
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,
                      len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped,
                      check)

@@ -89,11 +89,16 @@ class ParFile:
 
     path: str | None
     lines: list[Parameter | str] = field(default_factory=list)
+    _index: tuple = field(default=(None, -1, {}), init=False, repr=False, compare=False)
 
     @property
     def params(self) -> dict[str, Parameter]:
         """Parameters the timing model uses, by canonical name, in file order."""
-        return {p.name: p for p in self.lines if isinstance(p, Parameter) and p.used}
+        # Rebuilt when lines are added or replaced by a new list (the reader appends; editors make new files).
+        if self._index[0] is not self.lines or self._index[1] != len(self.lines):
+            self._index = (self.lines, len(self.lines),
+                           {p.name: p for p in self.lines if isinstance(p, Parameter) and p.used})
+        return self._index[2]
 
     @property
     def unused(self) -> list[Parameter]:

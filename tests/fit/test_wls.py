@@ -235,8 +235,8 @@ def test_gls_step_equals_dense_generalised_least_squares():
     phi = np.array([1e-11, 3e-12, 1e-12, 5e-13, 1e-12, 2e-12, 4e-12])
     step = _make_step(model, free, True, t_mat.shape[1])[0]
     x = jnp.zeros(len(free) + 1)
-    r, _, dx, cov, *_ = step(x, jnp.asarray(sigma), _noise_factor(jnp.asarray(sigma), jnp.asarray(t_mat),
-                                                                    jnp.asarray(phi)))
+    factor = _noise_factor(jnp.asarray(sigma), jnp.asarray(t_mat), jnp.asarray(phi))
+    r, _, dx, cov, *_ = step(x, jnp.asarray(sigma), factor, model.data)
     r, jac = (np.asarray(a) for a in design_matrix_fn(model, free, True)[0](x))
     c_inv = np.linalg.inv(np.diag(sigma**2) + t_mat @ np.diag(phi) @ t_mat.T)
     normal = jac.T @ c_inv @ jac

@@ -1,0 +1,101 @@
+"""Compiled functions kept across processes: traced and lowered once, then loaded from disk.
+
+JAX's persistent compilation cache (:func:`jugbayes.config.enable_compilation_cache`) skips XLA
+compilation in a new process, but every process still traces the Python function and lowers it to
+StableHLO: about a second for the fitter's step.  :func:`cached_jit` keeps the lowered program too, as a
+``jax.export`` serialization keyed by everything it depends on (the function's name and the caller's
+key, the arguments' tree structure, shapes and dtypes, the JAX version and a hash of jugbayes's own
+source), and calls that program instead of tracing again.  Array arguments only; static pytree
+leaves (such as the model data's names) are part of the key, not of the call.  Keep each argument's
+placement the same from call to call (committed device arrays or not): JAX compiles, and loads, one
+executable per placement.
+
+Off unless the compilation cache is configured (the CLI turns it on; tests do not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+_EXPORT_DIR: list[Path] = []  # set by enable(); empty: plain jax.jit
+
+
+def enable(root: Path) -> None:
+    """Keep exported programs under ``root`` (``jugbayes.config.enable_compilation_cache`` calls this)."""
+    _EXPORT_DIR[:] = [Path(root)]
+
+
+def disable() -> None:
+    _EXPORT_DIR.clear()
+
+
+@lru_cache(maxsize=1)
+def _source_hash() -> str:
+    """A hash of jugbayes's .py files: any code change makes new keys."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _signature(args) -> str:
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    shapes = [(tuple(jnp.shape(x)), str(jnp.result_type(x))) for x in leaves]
+    return f"{treedef}|{shapes}"
+
+
+def cached_jit(fn, key: str):
+    """``jax.jit(fn)``, served from an on-disk export when the cache is on.
+
+    ``key`` names what ``fn`` closes over (the model structure, the free parameters, ...): two functions
+    with the same name, key and argument signature must compute the same thing.
+    """
+    jitted = jax.jit(fn)
+    loaded: dict = {}
+
+    def call(*args):
+        if not _EXPORT_DIR:
+            return jitted(*args)
+        sig = _signature(args)
+        if sig not in loaded:
+            loaded[sig] = _load_or_export(jitted, f"{getattr(fn, '__qualname__', fn)}|{key}|{sig}", args)
+        return loaded[sig](*jax.tree_util.tree_leaves(args))
+
+    return call
+
+
+def _load_or_export(jitted, full_key: str, args):
+    """A jitted callable on the flat array leaves of ``args``: loaded from disk, or exported and saved."""
+    digest = hashlib.sha256(f"{full_key}|{jax.__version__}|{jax.default_backend()}|{_source_hash()}".encode())
+    path = _EXPORT_DIR[0] / f"{digest.hexdigest()}.jaxexport"
+    exported = None
+    if path.exists():
+        try:
+            exported = jax.export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # an unreadable entry (another JAX, a truncated write) is rebuilt
+            exported = None
+    if exported is None:
+        leaves, treedef = jax.tree_util.tree_flatten(args)
+
+        def flat(*xs):
+            return jitted(*jax.tree_util.tree_unflatten(treedef, xs))
+
+        try:
+            exported = jax.export.export(jax.jit(flat))(*leaves)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(exported.serialize())
+            tmp.replace(path)
+        except Exception as exc:  # exporting is an optimisation: fall back to plain jit
+            warnings.warn(f"could not keep a compiled program on disk ({exc}); compiling each run", stacklevel=4)
+            return jax.jit(flat)
+    return jax.jit(exported.call)
