@@ -33,12 +33,13 @@ import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.jitcache import cached_jit
-from jugbayes.model.noise import toa_sigma_and_basis
+from jugbayes.model.noise import fitter_noise
 
 enable_x64()
 
 RCOND = 1e-12  # singular values below RCOND * max (after column scaling) are dropped
 OFFSET = "OFFSET"  # the phase-offset column (turns, as PHOFF) in results
+TANGENT_BUDGET = 500_000  # TOAs x tangents evaluated together in the design matrix (memory ~ 8 kB per unit)
 QUADRATIC_TOL = 0.25  # |delta chi2 - 1| at +-1 sigma along a parameter's profile direction that earns a warning
 # Parameters the residuals depend on linearly (to far below any sigma): the quadratic check skips them.
 LINEAR_RE = re.compile(r"^(OFFSET|PHOFF|JUMP\d+|DMX_\w+|FD\d+|DM\d*)$")
@@ -139,6 +140,9 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
 
     k = len(direct)
     perm = np.argsort(np.concatenate([direct, chain]))  # rows of [direct; chain] back to the order of x
+    # Forward-mode passes per batch: each tangent carries its own copy of every intermediate (n values), so
+    # at 100k TOAs all 90 at once would need ~8 GB; one batch covers them all below ~5000 TOAs.
+    batch = int(max(1, min(max(k + 2, len(cols)), TANGENT_BUDGET // n_rows)))
 
     def parts(x, data):
         x = jax.lax.stop_gradient(x)
@@ -155,15 +159,17 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
         x0, e0 = x[direct], jnp.zeros(n_rows)
         tan_x = jnp.vstack([jnp.eye(k), jnp.zeros((2, k))])
         tan_e = jnp.vstack([jnp.zeros((k, n_rows)), toa_rows, tzr_row])
-        cols_t = jax.vmap(lambda tx, te: jax.jvp(f, (x0, e0), (tx, te))[1])(tan_x, tan_e)  # (k + 2, n)
+        cols_t = jax.lax.map(lambda t: jax.jvp(f, (x0, e0), t)[1], (tan_x, tan_e), batch_size=batch)  # (k + 2, n)
         xc = x[chain]
-        d_delay = jax.vmap(lambda t: jax.jvp(pre_binary_delay, (xc,), (t,))[1])(jnp.eye(len(chain)))
+        d_delay = jax.lax.map(lambda t: jax.jvp(pre_binary_delay, (xc,), (t,))[1], jnp.eye(len(chain)),
+                              batch_size=int(max(1, min(len(chain), 4 * TANGENT_BUDGET // n_rows))))
         return f(x0, e0), cols_t, d_delay  # d_delay: (len(chain), n_rows)
 
     def design(x, data=None):
         data = model.data if data is None else data
         if len(chain) == 0:
-            return resid(x, data), jax.jacfwd(resid)(x, data)
+            tangent = lambda t: jax.jvp(lambda xx: resid(xx, data), (x,), (t,))[1]  # noqa: E731
+            return resid(x, data), jax.lax.map(tangent, jnp.eye(len(cols)), batch_size=batch).T
         # Computed inside a conditional (both branches the same) so that XLA keeps these outputs as arrays:
         # fused into the products below, the forward-mode passes were re-evaluated per column (4x slower).
         r, cols_t, d_delay = jax.lax.cond(jnp.all(jnp.isfinite(x)), parts, parts, x, data)
@@ -174,17 +180,45 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
     return design, resid
 
 
-def _noise_factor(sigma_s, t_mat, phi):
-    """(Q_top, Q_bot, p_offset): an orthonormal basis Q of the whitened noise block B = [[T/sigma], [phi^-1/2]],
-    by Cholesky of B^T B = diag(1/phi) + (T/sigma)^T (T/sigma), and the offset column [1/sigma; 0] projected
-    off it (for chi2 with the offset marginalised).  Computed once per fit: the noise is held fixed."""
-    tw = t_mat / sigma_s[:, None]
+def _white_factor(sigma_s, epoch, ecorr_var):
+    """(1/sigma, epoch, alpha/s) for :func:`_whiten`: s_e = sum 1/sigma^2 over epoch e, alpha_e = 1 - (1 + c_e s_e)^-1/2."""
+    inv = 1.0 / sigma_s
+    m = ecorr_var.shape[0]
+    s_e = jax.ops.segment_sum(inv**2, epoch, num_segments=m + 1)[:m]
+    alpha = 1.0 - 1.0 / jnp.sqrt(1.0 + ecorr_var * s_e)
+    return inv, epoch, jnp.concatenate([alpha / s_e, jnp.zeros(1)])
+
+
+def _whiten(x, white):
+    """W x with W^T W = N^-1, N = diag(sigma^2) + one c_e 1 1^T block per (disjoint) ECORR epoch.
+
+    Per epoch, N_e = D^1/2 (I + c v v^T) D^1/2 with v = 1/sigma, so W = (I - alpha v v^T / |v|^2) D^-1/2:
+    divide by sigma, then shrink the component along v.  O(n) per column, no n x m basis.
+    """
+    inv, epoch, coef = white
+    y = x * (inv[:, None] if x.ndim == 2 else inv)
+    m = coef.shape[0] - 1
+    if m == 0:
+        return y
+    v = inv[:, None] if x.ndim == 2 else inv
+    along = jax.ops.segment_sum(v * y, epoch, num_segments=m + 1)  # v . y per epoch (the last slot: no epoch)
+    return y - (coef[epoch] * inv)[:, None] * along[epoch] if x.ndim == 2 else y - coef[epoch] * inv * along[epoch]
+
+
+def _noise_factor(sigma_s, epoch, ecorr_var, t_mat, phi):
+    """(white, Q_top, Q_bot, p_offset): the white+ECORR whitening, an orthonormal basis Q of the whitened
+    Fourier block B = [[W T], [phi^-1/2]] (by Cholesky of B^T B = diag(1/phi) + (W T)^T (W T)), and the offset
+    column [W 1; 0] projected off it (for chi2 with the offset marginalised).  Once per fit: noise is fixed."""
+    white = _white_factor(sigma_s, epoch, ecorr_var)
+    ones = _whiten(jnp.ones_like(sigma_s), white)
+    if t_mat.shape[1] == 0:
+        return white, jnp.zeros((len(sigma_s), 0)), jnp.zeros((0, 0)), (ones, jnp.zeros(0))
+    tw = _whiten(t_mat, white)
     chol = jnp.linalg.cholesky(jnp.diag(1.0 / phi) + tw.T @ tw)
     q_top = jax.scipy.linalg.solve_triangular(chol, tw.T, lower=True).T
     q_bot = jax.scipy.linalg.solve_triangular(chol, jnp.diag(1.0 / jnp.sqrt(phi)), lower=True).T
-    ones = 1.0 / sigma_s
     k = q_top.T @ ones
-    return q_top, q_bot, (ones - q_top @ k, -q_bot @ k)
+    return white, q_top, q_bot, (ones - q_top @ k, -q_bot @ k)
 
 
 def _project(q_top, q_bot, a):
@@ -193,9 +227,9 @@ def _project(q_top, q_bot, a):
     return a - q_top @ k, -q_bot @ k
 
 
-def _chi2(b, q_top, q_bot, p_offset, n_noise):
+def _chi2(b, q_top, q_bot, p_offset, gls):
     """r^T C^-1 r for whitened residuals b (WLS: |b|^2; GLS: noise and phase offset marginalised)."""
-    if n_noise == 0:
+    if not gls:
         return jnp.sum(b * b)
     top, bot = _project(q_top, q_bot, b)
     pu_top, pu_bot = p_offset
@@ -203,25 +237,26 @@ def _chi2(b, q_top, q_bot, p_offset, n_noise):
     return jnp.sum(top * top) + jnp.sum(bot * bot) - along * along / (jnp.sum(pu_top**2) + jnp.sum(pu_bot**2))
 
 
-def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
-    """Jitted ``step(x, sigma, factor) -> (resid, chi2, step, cov, singular values, V^T, kept)`` and
-    ``chi2_at(x, sigma, factor) -> (resid, chi2)``, cached on the model so a re-fit reuses the compiled code.
+def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
+    """Jitted ``step(x, factor, data) -> (resid, chi2, step, cov, singular values, V^T, kept)``,
+    ``chi2_at(x, factor, data) -> (resid, chi2)`` and ``chi2_many(xs, factor, data) -> chi2s``, cached on the
+    model so a re-fit reuses the compiled code (``factor``: :func:`_noise_factor`'s).
 
     The step solves min |A dx + b| for the whitened [J, r], projected off the noise basis when there is
     one (see the module docstring): QR, then the column-scaled SVD of R, small singular values dropped.
     """
-    key = (free, with_offset, n_noise)
+    key = (free, with_offset, gls)
     cache = model.__dict__.setdefault("_fit_steps", {})
     if key in cache:  # a re-fit of the same model reuses the compiled step
         return cache[key]
     design, resid = design_matrix_fn(model, free, with_offset)
-    what = repr((model.structure, model.names, free, with_offset, n_noise))  # all that the programs close over
+    what = repr((model.structure, model.names, free, with_offset, gls))  # all that the programs close over
 
-    def step(x, sigma_s, factor, data):
-        q_top, q_bot, p_offset = factor
+    def step(x, factor, data):
+        white, q_top, q_bot, p_offset = factor
         r, jac = design(x, data)
-        ab = jnp.hstack([jac, r[:, None]]) / sigma_s[:, None]
-        if n_noise:
+        ab = _whiten(jnp.hstack([jac, r[:, None]]), white)
+        if gls:
             ab = jnp.vstack(_project(q_top, q_bot, ab))
         # QR first (LAPACK, cheap): [A b] = Q [[R, c], [0, rho]], so min |A dx + b| = min |R dx + c|, and the
         # column-scaled SVD is that of the p x p triangle R (same singular values and V as A's).
@@ -234,31 +269,30 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, n_noise: int):
         s_inv = jnp.where(keep, 1.0 / jnp.where(keep, sv, 1.0), 0.0)
         dx = -(vt.T @ (s_inv * (u.T @ c))) / norms
         cov = ((vt.T * s_inv**2) @ vt) / jnp.outer(norms, norms)
-        return r, _chi2(r / sigma_s, q_top, q_bot, p_offset, n_noise), dx, cov, sv, vt, keep
+        return r, _chi2(_whiten(r, white), q_top, q_bot, p_offset, gls), dx, cov, sv, vt, keep
 
-    def chi2_at(x, sigma_s, factor, data):
+    def chi2_at(x, factor, data):
         r = resid(x, data)
-        return r, _chi2(r / sigma_s, *factor, n_noise)
+        return r, _chi2(_whiten(r, factor[0]), *factor[1:], gls)
 
     # Batches of points share each pass over the noise basis (the GLS chi2 is memory-bound).
     batch = max(1, min(64, 500_000 // max(len(model.toas), 1)))
 
-    def chi2_many(xs, sigma_s, factor, data):
-        return jax.lax.map(lambda x: _chi2(resid(x, data) / sigma_s, *factor, n_noise), xs, batch_size=batch)
+    def chi2_many(xs, factor, data):
+        return jax.lax.map(lambda x: _chi2(_whiten(resid(x, data), factor[0]), *factor[1:], gls), xs,
+                           batch_size=batch)
 
     cache[key] = tuple(cached_jit(f, what) for f in (step, chi2_at, chi2_many))
     return cache[key]
 
 
-def _noise_factor_cached(model, sigma_s: np.ndarray, basis: np.ndarray, weights: np.ndarray):
+def _noise_factor_cached(model, *arrays):
     """:func:`_noise_factor` for these arrays, kept on the model for re-fits with the same noise."""
-    if basis.shape[1] == 0:
-        return jnp.zeros((len(sigma_s), 0)), jnp.zeros((0, 0)), (jnp.zeros(len(sigma_s)), jnp.zeros(0))
-    key = tuple(_checksum(arr) for arr in (sigma_s, basis, weights))
+    key = tuple(_checksum(np.asarray(arr)) for arr in arrays)
     cache = model.__dict__.setdefault("_noise_factors", {})
     if key not in cache:
         cache.clear()  # one noise model at a time
-        cache[key] = _noise_factor_jit(jnp.asarray(sigma_s), jnp.asarray(basis), jnp.asarray(weights))
+        cache[key] = _noise_factor_jit(*(jnp.asarray(a) for a in arrays))
     return cache[key]
 
 
@@ -283,15 +317,15 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     if unknown:
         raise KeyError(f"not parameters of this model: {', '.join(unknown)}")
     with_offset = "PHOFF" not in free
-    raw, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
+    raw, epoch, ecorr_var, basis, weights = fitter_noise(noise, model.toas.error_us)
     if sigma_us is not None:
         raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
-    sigma_s = jnp.asarray(raw)
+    gls = noise is not None and noise.correlated
     names = free + ((OFFSET,) if with_offset else ())
-    step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, basis.shape[1])
-    factor = _noise_factor_cached(model, raw, basis, weights)
+    step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, gls)
+    factor = _noise_factor_cached(model, raw, epoch, ecorr_var, basis, weights)
     x = jax.device_put(jnp.zeros(len(names)), jax.devices()[0])  # committed, as every later x: one executable
-    r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor, model.data)
+    r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
     r0, chi2_prefit = np.asarray(r), float(chi2)  # the first step is taken at the .par's values
     wrms_pre = _wrms_us(r0, raw)
     dropped = _report_degenerate(names, np.asarray(s), np.asarray(vt), np.asarray(keep))
@@ -299,11 +333,11 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     for iterations in range(1, max_iter + 1):
         sig = np.sqrt(np.abs(np.diag(np.asarray(cov))))
         trial, scale = x + dx, 1.0
-        r_t, chi2_t = chi2_fn(trial, sigma_s, factor, model.data)
+        r_t, chi2_t = chi2_fn(trial, factor, model.data)
         while not float(chi2_t) <= float(chi2) * (1 + 1e-12) and scale > 1e-3:  # NaN counts as worse
             scale /= 2
             trial = x + scale * dx
-            r_t, chi2_t = chi2_fn(trial, sigma_s, factor, model.data)
+            r_t, chi2_t = chi2_fn(trial, factor, model.data)
         small = np.all(np.abs(np.asarray(dx)) * scale <= tol_sigma * np.where(sig > 0, sig, np.inf))
         steady = abs(float(chi2) - float(chi2_t)) <= tol_chi2 * max(float(chi2), 1.0)
         if small and steady:
@@ -311,10 +345,10 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
             x, r, chi2, converged = trial, r_t, chi2_t, True
             break
         x = trial
-        r, chi2, dx, cov, s, vt, keep = step_fn(x, sigma_s, factor, model.data)
+        r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
     cov = np.asarray(cov)
     r = np.asarray(r)
-    chi2_of = lambda xs: np.asarray(chi2_many(jnp.asarray(xs), sigma_s, factor, model.data))  # noqa: E731
+    chi2_of = lambda xs: np.asarray(chi2_many(jnp.asarray(xs), factor, model.data))  # noqa: E731
     check = _quadratic_check(chi2_of, np.asarray(x), cov, names, float(chi2)) if converged else {}
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,
                      len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped,

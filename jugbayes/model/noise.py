@@ -69,7 +69,7 @@ class NoiseModel:
     efac: np.ndarray
     equad_mask: np.ndarray  # (n, k_equad)
     equad_s: np.ndarray
-    ecorr_basis: np.ndarray  # (n, m) 0/1 epoch columns
+    ecorr_groups: list  # m arrays of TOA indices, one per ECORR epoch (the 0/1 columns of its basis)
     ecorr_weight_s2: np.ndarray  # (m,)
     red_basis: np.ndarray  # (n, 2 nf)
     red_weight_s2: np.ndarray  # (2 nf,)
@@ -90,7 +90,34 @@ class NoiseModel:
 
     @property
     def correlated(self) -> bool:
-        return self.ecorr_basis.shape[1] + self.red_basis.shape[1] + self.dm_basis.shape[1] > 0
+        return len(self.ecorr_groups) + self.red_basis.shape[1] + self.dm_basis.shape[1] > 0
+
+    @property
+    def ecorr_basis(self) -> np.ndarray:
+        """(n, m) 0/1 epoch columns, built on demand (dense: 1.2 GB at 100k TOAs and 1500 epochs)."""
+        out = np.zeros((self.efac_mask.shape[0], len(self.ecorr_groups)))
+        for j, rows in enumerate(self.ecorr_groups):
+            out[rows, j] = 1.0
+        return out
+
+    @property
+    def ecorr_disjoint(self) -> bool:
+        """No TOA in two ECORR epochs (overlapping ECORR selectors would put it in two)."""
+        rows = np.concatenate(self.ecorr_groups) if self.ecorr_groups else np.zeros(0, int)
+        return len(np.unique(rows)) == len(rows)
+
+    def ecorr_epoch(self) -> np.ndarray:
+        """(n,) each TOA's ECORR epoch, m for none (for disjoint epochs only)."""
+        epoch = np.full(self.efac_mask.shape[0], len(self.ecorr_groups), dtype=np.int64)
+        for j, rows in enumerate(self.ecorr_groups):
+            epoch[rows] = j
+        return epoch
+
+    def fourier_basis(self) -> np.ndarray:
+        return np.hstack([self.red_basis, self.dm_basis])
+
+    def fourier_weights_s2(self) -> np.ndarray:
+        return np.concatenate([self.red_weight_s2, self.dm_weight_s2])
 
     def basis(self) -> np.ndarray:
         return np.hstack([self.ecorr_basis, self.red_basis, self.dm_basis])
@@ -206,19 +233,16 @@ def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None =
     names = {"efac": [p.name for p in efacs], "equad": [p.name for p, _, _ in equads]}
     labels = {"efac": [_label(p, "EFAC") for p in efacs], "equad": [lab for _, _, lab in equads]}
 
-    columns, ecorr_param, ecorr_lines = [], [], par.masked("ECORR")
+    groups, ecorr_param, ecorr_lines = [], [], par.masked("ECORR")
     for j, p in enumerate(ecorr_lines):
         rows = np.nonzero(toa_mask(p.selector, toas))[0]
         for group in ecorr_epochs(tdb_s[rows]):
-            col = np.zeros(n)
-            col[rows[group]] = 1.0
-            columns.append(col)
+            groups.append(np.sort(rows[group]))
             ecorr_param.append(j)
     names["ecorr"] = [ecorr_lines[j].name for j in ecorr_param]
     labels["ecorr"] = [_label(p, "ECORR") for p in ecorr_lines]
     ecorr_s = np.array([p.as_float() * 1e-6 for p in ecorr_lines])
     ecorr_param = np.array(ecorr_param, dtype=int)
-    ecorr_basis = np.stack(columns, axis=1) if columns else np.zeros((n, 0))
 
     red_basis, red_weights, red = np.zeros((n, 0)), np.zeros(0), _red_noise(par, tdb_s)
     if red is not None:
@@ -239,7 +263,7 @@ def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None =
         names["dm"] = {"log10_amp": dm.log10_amp, "gamma": dm.gamma, "nf": len(dm.freqs_hz), "tspan_s": 1.0 / dm.df_hz}
 
     return NoiseModel(efac_mask=efac_mask, efac=np.array([p.as_float() for p in efacs]), equad_mask=equad_mask,
-                      equad_s=np.array([v for _, v, _ in equads]), ecorr_basis=ecorr_basis,
+                      equad_s=np.array([v for _, v, _ in equads]), ecorr_groups=groups,
                       ecorr_weight_s2=ecorr_s[ecorr_param] ** 2, red_basis=red_basis, red_weight_s2=red_weights,
                       names=names, dm_basis=dm_basis, dm_weight_s2=dm_weights,
                       toa_error_s=np.asarray(toas.error_us, dtype=np.float64) * 1e-6, ecorr_s=ecorr_s,
@@ -262,14 +286,30 @@ def noise_for_model(model) -> NoiseModel:
     return build_noise(model.par, model.toas, model.prep.tdb.as_float()[:-1] * SECONDS_PER_DAY, freq)
 
 
-def toa_sigma_and_basis(noise: NoiseModel | None, error_us) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fitter_noise(noise: NoiseModel | None, error_us):
+    """What the fitter whitens with: (sigma_s (n,), each TOA's ECORR epoch (n,; m for none), the m epochs'
+    variances (s^2), the remaining correlated basis (n, k) and its weights (k,)).
+
+    Disjoint ECORR epochs are whitened exactly block by block (no basis columns); the Fourier (red/DM noise)
+    columns stay a basis.  Overlapping ECORR selectors put their epochs in the basis instead.
+    """
+    sigma = toa_sigma_and_basis(noise, error_us, sigma_only=True)[0]
+    n = len(sigma)
+    if noise is None or not noise.correlated:
+        return sigma, np.zeros(n, dtype=np.int64), np.zeros(0), np.zeros((n, 0)), np.zeros(0)
+    if noise.ecorr_disjoint:
+        return sigma, noise.ecorr_epoch(), noise.ecorr_weight_s2, noise.fourier_basis(), noise.fourier_weights_s2()
+    return sigma, np.zeros(n, dtype=np.int64), np.zeros(0), noise.basis(), noise.weights_s2()
+
+
+def toa_sigma_and_basis(noise: NoiseModel | None, error_us, sigma_only: bool = False):
     """Per-TOA sigma (s; EFAC/EQUAD applied when there is a noise model), and the correlated-noise basis and
     weights (empty, shape (n, 0) and (0,), when there is none): what the fitter and the sampler whiten with."""
     sigma = np.asarray(error_us, dtype=np.float64) * 1e-6
     if noise is None:
         return sigma, np.zeros((len(sigma), 0)), np.zeros(0)
     sigma = np.asarray(scaled_sigma_s(sigma, noise.equad_mask, noise.equad_s, noise.efac_mask, noise.efac))
-    if not noise.correlated:
+    if sigma_only or not noise.correlated:
         return sigma, np.zeros((len(sigma), 0)), np.zeros(0)
     return sigma, noise.basis(), noise.weights_s2()
 
@@ -358,13 +398,11 @@ def noise_chi2_logdet(noise: NoiseModel, resid_s, values):
     values = jnp.asarray(values, dtype=jnp.float64)
     r = jnp.asarray(resid_s, dtype=jnp.float64)
     sigma, ecorr_var, phi = _unpack(noise, values)
-    fourier = np.hstack([noise.red_basis, noise.dm_basis])
-    n, m = noise.ecorr_basis.shape
-    disjoint = m == 0 or np.all(noise.ecorr_basis.sum(axis=1) <= 1)
-    if disjoint:  # ECORR blocks are inverted exactly (one rank-1 update per epoch)
+    fourier = noise.fourier_basis()
+    n = len(noise.toa_error_s)
+    if noise.ecorr_disjoint:  # ECORR blocks are inverted exactly (one rank-1 update per epoch)
         dense, dense_phi = jnp.asarray(fourier), phi
-        epoch = (np.where(noise.ecorr_basis.any(axis=1), noise.ecorr_basis.argmax(axis=1), m) if m
-                 else np.zeros(n, dtype=int))  # no ECORR: every TOA in the (empty) 'no epoch' slot 0 = m
+        epoch = noise.ecorr_epoch()  # no ECORR: every TOA in the (empty) 'no epoch' slot 0 = m
     else:  # overlapping ECORR selectors: their epoch columns join the Woodbury update instead
         dense = jnp.asarray(np.hstack([noise.ecorr_basis, fourier]))
         dense_phi, ecorr_var, epoch = jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.full(n, 0)

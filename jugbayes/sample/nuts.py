@@ -85,7 +85,7 @@ def _whitening(cov: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
     return sd[:, None] * vecs[:, keep] * np.sqrt(vals[keep])
 
 
-def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, max_steps: int = 10,
+def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, guessed=None, max_steps: int = 20,
                       floor: float = LAPLACE_FLOOR):
     """Move the start to the posterior mode and whiten by the Hessian there (a Laplace approximation).
 
@@ -93,10 +93,13 @@ def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, max_steps
     the log-density does not fall), then ``w <- w V diag(lambda)^-1/2`` from the Hessian H = V diag(lambda)
     V^T at the mode, so NUTS meets unit curvature in every direction.  Needed when some scales are only
     guesses (sampled noise parameters); ``floor`` bounds how far a flat direction's scale may grow (a factor
-    ``floor**-0.5`` over the guess).  Returns (u0, w, info).
+    ``floor**-0.5`` over the guess).  ``guessed``: the z indices whose scale is a guess; the Hessian's rows
+    and columns are computed for those only, the other directions (already whitened by the fit covariance)
+    keep unit curvature among themselves.  Returns (u0, w, info).
     """
     w_j, u0_j = jnp.asarray(w), jnp.asarray(u0)
     k = w.shape[1]
+    cols = np.arange(k) if guessed is None else np.asarray(guessed, dtype=int)
 
     def f(z):
         return log_density_u(u0_j + w_j @ z)
@@ -106,7 +109,8 @@ def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, max_steps
     @jax.jit
     def neg_hessian(z):
         hvp = lambda v: -jax.jvp(jax.grad(f), (z,), (v,))[1]  # noqa: E731
-        h = jax.lax.map(hvp, jnp.eye(k), batch_size=8)
+        rows = jax.lax.map(hvp, jnp.eye(k)[cols], batch_size=8)  # H[cols, :]
+        h = jnp.eye(k).at[cols, :].set(rows).at[:, cols].set(rows.T)
         return (h + h.T) / 2
 
     def eig(z):
@@ -303,7 +307,7 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
 
     laplace = None
     if sample_noise:  # the noise scales are only a guess: a Newton search and the Hessian there set the metric
-        u0, w, laplace = laplace_whitening(log_density_u, u0, w)
+        u0, w, laplace = laplace_whitening(log_density_u, u0, w, guessed=np.arange(w_t.shape[1], w.shape[1]))
     k = w.shape[1]
     u0_j, w_j = jnp.asarray(u0), jnp.asarray(w)
 

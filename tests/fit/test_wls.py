@@ -219,9 +219,11 @@ def test_design_matrix_equals_jacfwd_solar_wind_dm_series(tmp_path):
     _assert_design_matches_jacfwd(model, model.free)
 
 
-def test_gls_step_equals_dense_generalised_least_squares():
-    """The projected (Woodbury) GLS step and covariance against the textbook dense solution
-    dx = -(J^T C^-1 J)^-1 J^T C^-1 r with C = N + T phi T^T formed explicitly (numpy, 62 TOAs)."""
+@pytest.mark.parametrize("ecorr_blocks", [False, True])
+def test_gls_step_equals_dense_generalised_least_squares(ecorr_blocks):
+    """The projected (Woodbury) GLS step, covariance and chi2 against the textbook dense solution
+    dx = -(J^T C^-1 J)^-1 J^T C^-1 r with C = N + T phi T^T formed explicitly (numpy, 62 TOAs); with
+    ``ecorr_blocks`` N also holds disjoint ECORR epochs, whitened block by block instead of as columns."""
     import jax.numpy as jnp
 
     from jugbayes.fit.wls import _make_step, _noise_factor, design_matrix_fn
@@ -233,15 +235,27 @@ def test_gls_step_equals_dense_generalised_least_squares():
     sigma = np.asarray(model.toas.error_us) * 1e-6
     t_mat = np.hstack([rng.standard_normal((n, 4)), (rng.random((n, 3)) < 0.3).astype(float)])
     phi = np.array([1e-11, 3e-12, 1e-12, 5e-13, 1e-12, 2e-12, 4e-12])
-    step = _make_step(model, free, True, t_mat.shape[1])[0]
+    epoch, ecorr_var = np.zeros(n, dtype=np.int64), np.zeros(0)
+    n_mat = np.diag(sigma**2)
+    if ecorr_blocks:  # epochs of 1-5 consecutive TOAs, some TOAs in none
+        epoch = np.minimum(np.arange(n) // rng.integers(1, 6), 9)
+        ecorr_var = rng.uniform(0.1, 4.0, 9) * np.median(sigma) ** 2
+        for e in range(9):
+            rows = epoch == e
+            n_mat[np.ix_(rows, rows)] += ecorr_var[e]
+    step = _make_step(model, free, True, True)[0]
     x = jnp.zeros(len(free) + 1)
-    factor = _noise_factor(jnp.asarray(sigma), jnp.asarray(t_mat), jnp.asarray(phi))
-    r, _, dx, cov, *_ = step(x, jnp.asarray(sigma), factor, model.data)
+    factor = _noise_factor(*(jnp.asarray(a) for a in (sigma, epoch, ecorr_var, t_mat, phi)))
+    r, chi2, dx, cov, *_ = step(x, factor, model.data)
     r, jac = (np.asarray(a) for a in design_matrix_fn(model, free, True)[0](x))
-    c_inv = np.linalg.inv(np.diag(sigma**2) + t_mat @ np.diag(phi) @ t_mat.T)
+    c_inv = np.linalg.inv(n_mat + t_mat @ np.diag(phi) @ t_mat.T)
     normal = jac.T @ c_inv @ jac
     dense_cov = np.linalg.inv(normal)
     dense_dx = -dense_cov @ (jac.T @ c_inv @ r)
     sig = np.sqrt(np.diag(dense_cov))
     np.testing.assert_allclose(np.sqrt(np.diag(np.asarray(cov))), sig, rtol=1e-6)
     assert np.abs((np.asarray(dx) - dense_dx) / sig).max() < 1e-6
+    ones = np.ones(n)  # chi2 with the phase offset marginalised
+    c1 = c_inv @ ones
+    dense_chi2 = r @ c_inv @ r - (ones @ c_inv @ r) ** 2 / (ones @ c1)
+    assert float(chi2) == pytest.approx(dense_chi2, rel=1e-9)
