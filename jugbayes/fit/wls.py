@@ -292,7 +292,7 @@ def _noise_factor_cached(model, *arrays):
     cache = model.__dict__.setdefault("_noise_factors", {})
     if key not in cache:
         cache.clear()  # one noise model at a time
-        cache[key] = _noise_factor_jit(*(jnp.asarray(a) for a in arrays))
+        cache[key] = _noise_factor_jit(*(np.asarray(a) for a in arrays))
     return cache[key]
 
 
@@ -324,7 +324,8 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     names = free + ((OFFSET,) if with_offset else ())
     step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, gls)
     factor = _noise_factor_cached(model, raw, epoch, ecorr_var, basis, weights)
-    x = jax.device_put(jnp.zeros(len(names)), jax.devices()[0])  # committed, as every later x: one executable
+    # x stays a host array (numpy arithmetic between steps: no small JAX programs), passed the same way each call.
+    x = np.zeros(len(names))
     r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
     r0, chi2_prefit = np.asarray(r), float(chi2)  # the first step is taken at the .par's values
     wrms_pre = _wrms_us(r0, raw)
@@ -332,13 +333,14 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     converged, iterations = False, 0
     for iterations in range(1, max_iter + 1):
         sig = np.sqrt(np.abs(np.diag(np.asarray(cov))))
+        dx = np.asarray(dx)
         trial, scale = x + dx, 1.0
         r_t, chi2_t = chi2_fn(trial, factor, model.data)
         while not float(chi2_t) <= float(chi2) * (1 + 1e-12) and scale > 1e-3:  # NaN counts as worse
             scale /= 2
             trial = x + scale * dx
             r_t, chi2_t = chi2_fn(trial, factor, model.data)
-        small = np.all(np.abs(np.asarray(dx)) * scale <= tol_sigma * np.where(sig > 0, sig, np.inf))
+        small = np.all(np.abs(dx) * scale <= tol_sigma * np.where(sig > 0, sig, np.inf))
         steady = abs(float(chi2) - float(chi2_t)) <= tol_chi2 * max(float(chi2), 1.0)
         if small and steady:
             # Converged: the covariance of the last linearisation (at most tol_sigma away) is kept.
@@ -348,7 +350,7 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
         r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
     cov = np.asarray(cov)
     r = np.asarray(r)
-    chi2_of = lambda xs: np.asarray(chi2_many(jnp.asarray(xs), factor, model.data))  # noqa: E731
+    chi2_of = lambda xs: np.asarray(chi2_many(np.asarray(xs), factor, model.data))  # noqa: E731
     check = _quadratic_check(chi2_of, np.asarray(x), cov, names, float(chi2)) if converged else {}
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,
                      len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped,

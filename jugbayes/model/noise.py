@@ -126,18 +126,25 @@ class NoiseModel:
         return np.concatenate([self.ecorr_weight_s2, self.red_weight_s2, self.dm_weight_s2])
 
 
+def _xp(*arrays):
+    """numpy for host arrays (no JAX program to compile and load), jax.numpy inside traces or for JAX arrays."""
+    return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
+
+
 def scaled_sigma_s(sigma_s, equad_mask, equad_s, efac_mask, efac):
     """TOA errors with EQUADs added in quadrature, then EFACs applied (TOAs without one: unchanged)."""
+    xp = _xp(sigma_s, equad_mask, equad_s, efac_mask, efac)
     var = sigma_s**2 + equad_mask @ (equad_s**2)
-    scale = jnp.prod(jnp.where(efac_mask > 0, efac[None, :], 1.0), axis=1)
-    return scale * jnp.sqrt(var)
+    scale = xp.prod(xp.where(efac_mask > 0, efac[None, :], 1.0), axis=1)
+    return scale * xp.sqrt(var)
 
 
 def powerlaw_weights_s2(freqs_hz, log10_amp, gamma, df_hz):
     """Power-law PSD times frequency bin, repeated for the sin and cos columns (s^2)."""
+    xp = _xp(freqs_hz, log10_amp, gamma, df_hz)
     amp = 10.0**log10_amp
-    psd = amp**2 / (12.0 * jnp.pi**2) * F_YR_HZ ** (gamma - 3.0) * freqs_hz ** (-gamma)
-    return jnp.repeat(psd * df_hz, 2)
+    psd = amp**2 / (12.0 * np.pi**2) * F_YR_HZ ** (gamma - 3.0) * freqs_hz ** (-gamma)
+    return xp.repeat(psd * df_hz, 2)
 
 
 def ecorr_epochs(t_s: np.ndarray) -> list[np.ndarray]:

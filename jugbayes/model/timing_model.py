@@ -304,7 +304,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         raise InputError(par.path, None, "no PEPOCH: the spin frequency's epoch is required")
     for k in range(n_f):
         add(f"F{k}", 0.0, f"Hz/s^{k}")  # F offsets are applied in spin.phase_offset, not as ref + delta
-    d["f_ref"] = jnp.asarray([float(f) for f in f_ref])
+    d["f_ref"] = np.array([float(f) for f in f_ref])
     d["dt_pepoch_s"] = spin.seconds_since_epoch(prep.tdb, pepoch)
     whole_turns, d["phase_ref_frac"] = spin.reference_phase(prep.tdb, pepoch, f_ref)
     d["phase_ref_frac"] = d["phase_ref_frac"] + spin.phase_adjustments(all_toas)  # PHASE commands, -padd
@@ -400,8 +400,9 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     if use_troposphere:
         d.update(troposphere.troposphere_data(all_toas.obs, prep.tt, prep.tdb))
 
-    d["ref"] = {k: jnp.float64(v) for k, v in ref.items()}
-    d = {k: (jnp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+    # device_put, not jnp.asarray: no small conversion program per array shape to compile or load.
+    d["ref"] = {k: jax.device_put(np.float64(v)) for k, v in ref.items()}
+    d = {k: (jax.device_put(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
                           binary=binary_kind, glitches=tuple(glitches), troposphere=use_troposphere,
