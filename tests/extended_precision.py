@@ -64,6 +64,18 @@ def _convert(x, new_dtype, **_):
     return np.asarray(x).astype(new_dtype)
 
 
+def _gather(operand, indices, dimension_numbers, slice_sizes, mode, fill_value=None, **_):
+    """The 1-D take ``x[idx]`` that jnp indexing lowers to (the only gather the residual function uses)."""
+    dn = dimension_numbers
+    if (np.ndim(operand) != 1 or tuple(slice_sizes) != (1,) or tuple(dn.collapsed_slice_dims) != (0,)
+            or tuple(dn.start_index_map) != (0,) or tuple(dn.offset_dims) != ()):
+        raise NotImplementedError(f"extended-precision gather: only 1-D takes, got {dn} {slice_sizes}")
+    idx = np.asarray(indices)[..., 0].astype(int)
+    if np.any((idx < 0) | (idx >= len(operand))):
+        raise IndexError("extended-precision gather: index out of range")
+    return np.asarray(operand)[idx]
+
+
 def _select_n(which, *cases):
     return np.choose(np.asarray(which).astype(int), [np.broadcast_to(c, np.shape(which)) for c in cases])
 
@@ -82,7 +94,7 @@ _RULES = {
     "reshape": lambda a, new_sizes, **_: np.reshape(a, new_sizes),
     "max": np.maximum, "min": np.minimum, "lt": np.less, "gt": np.greater, "le": np.less_equal,
     "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal, "and": np.logical_and, "or": np.logical_or,
-    "not": np.logical_not,
+    "not": np.logical_not, "gather": _gather,
 }
 _KEYWORD_PARAMS = {"integer_pow": ("y",)}
 

@@ -138,7 +138,10 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
     dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
     if s.n_dmx:
         dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
-        dm = dm + d["dmx_mask"] @ dmx
+        if "dmx_index" in d:
+            dm = dm + jnp.concatenate([dmx, jnp.zeros(1)])[d["dmx_index"]]
+        else:
+            dm = dm + d["dmx_mask"] @ dmx
     delays["dispersion"] = dispersion.dispersion_delay_s(dm, inv_f2)
     if extra_delay_s is not None:
         delays["dispersion"] = delays["dispersion"] + extra_delay_s
@@ -349,7 +352,13 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         ranges.append((r1.as_float(), r2.as_float()))
         add(f"DMX_{i}", _value(par, f"DMX_{i}"), "pc/cm3")
     d["dmx_names"] = _Hashable(tuple(dmx))
-    d["dmx_mask"] = dispersion.dmx_masks(all_toas.mjd, ranges)
+    mask = dispersion.dmx_masks(all_toas.mjd, ranges)
+    if not ranges:
+        d["dmx_index"] = np.zeros(len(all_toas.mjd), dtype=np.int32)  # unused: no DMX terms
+    elif np.all(mask.sum(axis=1) <= 1):  # the usual case: each TOA in at most one range, a gather (k = none)
+        d["dmx_index"] = np.where(mask.any(axis=1), mask.argmax(axis=1), len(ranges)).astype(np.int32)
+    else:  # overlapping ranges (PINT warns): every range containing a TOA adds
+        d["dmx_mask"] = mask
     solar_wind = _value(par, "NE_SW") != 0.0 or (par.get("NE_SW") is not None and par["NE_SW"].fit)
     add("NE_SW", _value(par, "NE_SW"), "cm^-3")
     dispersion.check_dm_jumps(par)  # DMJUMP: wideband DM only, no TOA delay (as PINT)

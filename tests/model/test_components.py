@@ -285,3 +285,30 @@ def test_incomplete_or_bad_pulse_numbers(tmp_path):
     half = _tim_with_flags(tmp_path / "half.tim", base.toas, ["-pn 5.5"] * 62)
     with pytest.raises(InputError, match=re.escape("half.tim:2: -pn '5.5' is not a whole pulse number")):
         build_model(base.par, half, prep=base.prep)
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_dmx_ranges_add_to_the_dm_of_the_toas_they_hold(tmp_path, overlap):
+    """DMX as a gather (disjoint ranges) and as a mask product (overlapping ranges, PINT warns): each TOA's
+    dispersion delay is that of DM plus every DMX range containing it."""
+    folder = DATASETS / "NGC6440E"
+    par_text = next(folder.glob("*.par")).read_text()
+    tim = read_tim(next(folder.glob("*.tim")))
+    mjd = np.sort(tim.mjd_int + tim.mjd_frac)
+    mid = float(mjd[len(mjd) // 2])
+    r2 = (mid + 1.0) if not overlap else float(mjd[-1]) + 1.0
+    extra = (f"DMX_0001 0.01 1\nDMXR1_0001 {mjd[0] - 1.0}\nDMXR2_0001 {mid}\n"
+             f"DMX_0002 0.03 1\nDMXR1_0002 {mid + 0.5 if not overlap else mjd[0] - 1.0}\nDMXR2_0002 {r2}\n")
+    (tmp_path / "dmx.par").write_text(par_text + extra)
+    kw = dict(clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp", clk="TT(BIPM2023)")
+    model = build_model(read_par(tmp_path / "dmx.par", warn=False), tim, **kw)
+    assert ("dmx_mask" in model.data) == overlap and ("dmx_index" in model.data) != overlap
+    base = build_model(read_par(next(folder.glob("*.par")), warn=False), tim, **kw)
+    delay = np.asarray(delays_s(model.structure, model.zero_params(), model.data)[0]["dispersion"])
+    plain = np.asarray(delays_s(base.structure, base.zero_params(), base.data)[0]["dispersion"])
+    t = np.append(tim.mjd_int + tim.mjd_frac, np.nan)  # the TZR row last
+    in1 = t <= mid
+    in2 = (t >= mid + 0.5) & (t <= r2) if not overlap else t <= r2
+    dm = float(model.par["DM"].as_float())
+    expected = plain * (dm + 0.01 * in1 + 0.03 * in2) / dm
+    np.testing.assert_allclose(delay[:-1], expected[:-1], rtol=1e-12)
