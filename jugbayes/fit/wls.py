@@ -39,7 +39,7 @@ enable_x64()
 
 RCOND = 1e-12  # singular values below RCOND * max (after column scaling) are dropped
 OFFSET = "OFFSET"  # the phase-offset column (turns, as PHOFF) in results
-TANGENT_BUDGET = 500_000  # TOAs x tangents evaluated together in the design matrix (memory ~ 8 kB per unit)
+TANGENT_BUDGET = 500_000  # TOAs x tangents (or x points for chi2) evaluated together: bounds memory (~8 kB per unit)
 QUADRATIC_TOL = 0.25  # |delta chi2 - 1| at +-1 sigma along a parameter's profile direction that earns a warning
 # Parameters the residuals depend on linearly (to far below any sigma): the quadratic check skips them.
 LINEAR_RE = re.compile(r"^(OFFSET|PHOFF|JUMP\d+|DMX_\w+|FD\d+|DM\d*)$")
@@ -195,14 +195,15 @@ def _whiten(x, white):
     Per epoch, N_e = D^1/2 (I + c v v^T) D^1/2 with v = 1/sigma, so W = (I - alpha v v^T / |v|^2) D^-1/2:
     divide by sigma, then shrink the component along v.  O(n) per column, no n x m basis.
     """
+    if x.ndim == 1:
+        return _whiten(x[:, None], white)[:, 0]
     inv, epoch, coef = white
-    y = x * (inv[:, None] if x.ndim == 2 else inv)
+    y = x * inv[:, None]
     m = coef.shape[0] - 1
     if m == 0:
         return y
-    v = inv[:, None] if x.ndim == 2 else inv
-    along = jax.ops.segment_sum(v * y, epoch, num_segments=m + 1)  # v . y per epoch (the last slot: no epoch)
-    return y - (coef[epoch] * inv)[:, None] * along[epoch] if x.ndim == 2 else y - coef[epoch] * inv * along[epoch]
+    along = jax.ops.segment_sum(inv[:, None] * y, epoch, num_segments=m + 1)  # v . y per epoch (last: none)
+    return y - (coef[epoch] * inv)[:, None] * along[epoch]
 
 
 def _noise_factor(sigma_s, epoch, ecorr_var, t_mat, phi):
@@ -276,7 +277,7 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
         return r, _chi2(_whiten(r, factor[0]), *factor[1:], gls)
 
     # Batches of points share each pass over the noise basis (the GLS chi2 is memory-bound).
-    batch = max(1, min(64, 500_000 // max(len(model.toas), 1)))
+    batch = max(1, min(64, TANGENT_BUDGET // max(len(model.toas), 1)))
 
     def chi2_many(xs, factor, data):
         return jax.lax.map(lambda x: _chi2(_whiten(resid(x, data), factor[0]), *factor[1:], gls), xs,

@@ -353,11 +353,9 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         add(f"DMX_{i}", _value(par, f"DMX_{i}"), "pc/cm3")
     d["dmx_names"] = _Hashable(tuple(dmx))
     mask = dispersion.dmx_masks(all_toas.mjd, ranges)
-    if not ranges:
-        d["dmx_index"] = np.zeros(len(all_toas.mjd), dtype=np.int32)  # unused: no DMX terms
-    elif np.all(mask.sum(axis=1) <= 1):  # the usual case: each TOA in at most one range, a gather (k = none)
+    if ranges and np.all(mask.sum(axis=1) <= 1):  # the usual case: each TOA in at most one range, a gather (k = none)
         d["dmx_index"] = np.where(mask.any(axis=1), mask.argmax(axis=1), len(ranges)).astype(np.int32)
-    else:  # overlapping ranges (PINT warns): every range containing a TOA adds
+    elif ranges:  # overlapping ranges (PINT warns): every range containing a TOA adds
         d["dmx_mask"] = mask
     solar_wind = _value(par, "NE_SW") != 0.0 or (par.get("NE_SW") is not None and par["NE_SW"].fit)
     add("NE_SW", _value(par, "NE_SW"), "cm^-3")
