@@ -183,7 +183,7 @@ def _run_nuts(args, model, fit, noise) -> None:
     settings = sampler_settings(config, chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed,
                                 dense_mass=args.dense_mass)
     result = sample_nuts(model, fit, noise, **settings, config=config, marginalize=args.marginalize or (),
-                         sample_noise=args.sample_noise, progress=sys.stderr.isatty())
+                         sample_noise=args.sample_noise, progress=not args.no_progress)
     _write_posterior(args, model, fit, noise, result, outdir)
 
 
@@ -277,7 +277,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     methods = None if args.methods is None else tuple(m.strip() for m in args.methods.split(",") if m.strip())
     cfg = load_config(args.config, n_datasets=args.n, methods=methods)
-    report = run_study(cfg, args.outdir, workers=args.workers, progress=not args.no_progress)
+    report = run_study(cfg, args.outdir, workers=args.workers, progress=not args.no_progress,
+                       cache=True)
     print(f"{report['n_datasets']} data sets; coverage of the 68% / 95% intervals (binomial standard error):")
     for method, per in report["methods"].items():
         for name, e in per.items():
@@ -405,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "red/DM-noise (log10 amplitude, index) parameters too, with enterprise's default priors")
     p.add_argument("--dense-mass", action="store_true", default=None,
                    help="nuts: adapt a dense mass matrix (on top of the WLS whitening)")
+    p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default, also when "
+                   "stderr is a log file)")
     p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here")
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
@@ -482,14 +485,21 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
 
 
 def _cpu_device_per_chain(chains: int) -> None:
-    """One XLA CPU device per NUTS chain, so NumPyro can run the chains in parallel on the machine's cores.
+    """One XLA CPU device per NUTS chain, each on one thread, so NumPyro runs the chains in parallel on the cores.
 
     NGC6440E, 4 chains x 1500 on 2 cores: 5 s in parallel against 15 s vectorized (one while-loop waits
-    for the slowest chain).  Possible only before JAX first computes; when main() runs in a process
-    that already did (tests), the chains share one device.
+    for the slowest chain).  Each device would otherwise start its own pool of intra-op threads (4 chains
+    on 2 cores: load average 5); one thread each lets the operating system share the cores between the
+    chains.  Possible only before JAX first computes; when main() runs in a process that already did
+    (tests), the chains share one device.
     """
+    import os
+
     import jax
 
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "intra_op_parallelism_threads" not in flags and "xla_cpu_multi_thread_eigen" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
     try:
         jax.config.update("jax_num_cpu_devices", max(1, int(chains)))
     except RuntimeError:
@@ -500,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jugbayes`` console script."""
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
-    if args.command in ("residuals", "fit"):
+    if args.command in ("residuals", "fit", "validate"):
         from jugbayes.config import enable_compilation_cache
 
         enable_compilation_cache()

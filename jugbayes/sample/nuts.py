@@ -213,15 +213,24 @@ class _Likelihood:
             raise JugbayesError("the marginalised parameters are degenerate (with the phase offset): "
                                 f"{', '.join(labels[i] for i in worst)}; freeze one or leave it out of --marginalize")
 
-    def params(self, theta_rest, rest) -> dict:
-        return dict(self.base, **{n: theta_rest[i] for i, n in enumerate(rest)})
+    def arrays(self) -> dict:
+        """Everything the log-likelihood reads, as a pytree of arrays: the TOA data, the parameters' fit values,
+        the scaled TOA errors and the Woodbury factors.  Passed as an argument, not closed over, so that data
+        sets with the same structure share one compiled sampler (validation studies)."""
+        return {"data": self.model.data, "base": self.base, "sigma": self.sigma, "u": self.u, "chol": self.chol}
 
-    def whitened(self, p):
-        return self.model.residual_fn(p, self.model.data)["time_s"] / self.sigma
+    def params(self, theta_rest, rest, arrays: dict | None = None) -> dict:
+        base = (arrays or self.arrays())["base"]
+        return dict(base, **{n: theta_rest[i] for i, n in enumerate(rest)})
 
-    def loglike(self, p):
-        b = self.whitened(p)
-        y = jax.scipy.linalg.solve_triangular(self.chol, self.u.T @ b, lower=True)
+    def whitened(self, p, arrays: dict | None = None):
+        a = arrays or self.arrays()
+        return self.model.residual_fn(p, a["data"])["time_s"] / a["sigma"]
+
+    def loglike(self, p, arrays: dict | None = None):
+        a = arrays or self.arrays()
+        b = self.whitened(p, a)
+        y = jax.scipy.linalg.solve_triangular(a["chol"], a["u"].T @ b, lower=True)
         return -0.5 * (jnp.sum(b * b) - jnp.sum(y * y))
 
     def linear_draw(self, p, eps):
@@ -292,31 +301,34 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     w[:k_t, :w_t.shape[1]] = w_t
     w[k_t:, w_t.shape[1]:] = np.diag(scale[k_t:] / jac[k_t:])
     like = _Likelihood(model, None if sample_noise else noise, names, theta_fit, sigma_fit, lin)
+    # Every number that depends on the data set travels in ``args`` (a jitted argument), none in a closure.
+    args = {"like": like.arrays(), "prior": transforms.arrays()}
 
-    def log_likelihood(theta):
-        p = like.params(theta[:k_t], rest)
+    def log_likelihood(theta, a):
+        p = like.params(theta[:k_t], rest, a["like"])
         if not sample_noise:
-            return like.loglike(p)
+            return like.loglike(p, a["like"])
         from jugbayes.model.noise import noise_loglike
 
-        return noise_loglike(noise, model.residual_fn(p, model.data)["time_s"], theta[k_t:])
+        return noise_loglike(noise, model.residual_fn(p, a["like"]["data"])["time_s"], theta[k_t:])
 
-    def log_density_u(u):
-        theta, log_prior = transforms.forward(u)
-        return log_likelihood(theta) + log_prior
+    def log_density_u(u, a):
+        theta, log_prior = transforms.forward(u, a["prior"])
+        return log_likelihood(theta, a) + log_prior
 
     laplace = None
     if sample_noise:  # the noise scales are only a guess: a Newton search and the Hessian there set the metric
-        u0, w, laplace = laplace_whitening(log_density_u, u0, w, guessed=np.arange(w_t.shape[1], w.shape[1]))
+        u0, w, laplace = laplace_whitening(lambda u: log_density_u(u, args), u0, w,
+                                           guessed=np.arange(w_t.shape[1], w.shape[1]))
     k = w.shape[1]
-    u0_j, w_j = jnp.asarray(u0), jnp.asarray(w)
+    args.update(u0=jnp.asarray(u0), w=jnp.asarray(w))
 
-    def theta_of(z):
-        return transforms.forward(u0_j + w_j @ z)
+    def theta_of(z, a):
+        return transforms.forward(a["u0"] + a["w"] @ z, a["prior"])
 
-    def numpyro_model():
+    def numpyro_model(a):
         z = numpyro.sample("z", dist.ImproperUniform(dist.constraints.real_vector, (), event_shape=(k,)))
-        numpyro.factor("log_density", log_density_u(u0_j + w_j @ z))
+        numpyro.factor("log_density", log_density_u(a["u0"] + a["w"] @ z, a))
 
     kernel = NUTS(numpyro_model, dense_mass=dense_mass,
                   init_strategy=numpyro.infer.init_to_value(values={"z": jnp.zeros(k)}))
@@ -324,11 +336,13 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     # cores 3x faster than one vectorized loop, which waits for the slowest chain at every step.
     method = "parallel" if chains > 1 and jax.local_device_count() >= chains else "vectorized"
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains, chain_method=method,
-                progress_bar=progress)
+                progress_bar=progress, jit_model_args=True)
     key_mcmc, key_lin = jax.random.split(jax.random.PRNGKey(seed))
-    mcmc.run(key_mcmc, extra_fields=("diverging", "num_steps", "energy", "accept_prob", "adapt_state.step_size"))
+    mcmc.run(key_mcmc, args,
+             extra_fields=("diverging", "num_steps", "energy", "accept_prob", "adapt_state.step_size"))
     z = np.asarray(mcmc.get_samples(group_by_chain=True)["z"])
-    flat_theta = np.asarray(jax.jit(jax.vmap(lambda zz: theta_of(zz)[0]))(jnp.asarray(z.reshape(-1, k))))
+    flat_theta = np.asarray(jax.jit(jax.vmap(lambda zz, a: theta_of(zz, a)[0], in_axes=(0, None)))(
+        jnp.asarray(z.reshape(-1, k)), args))
     out_names = names + tuple(q.name for q in noise_params)
     out = np.empty((chains * samples, len(out_names)))
     out[:, ri] = flat_theta[:, :k_t]

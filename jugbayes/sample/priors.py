@@ -500,13 +500,22 @@ class Transforms:
         self.mu = jnp.asarray([priors[i].mu for i in normal])
         self.sd = jnp.asarray([priors[i].sd for i in normal])
 
-    def forward(self, u):
-        """(theta, log prior density + log |d theta/du|) for unconstrained ``u`` (JAX, jittable)."""
+    def arrays(self) -> dict:
+        """The transforms' numbers (bounds, references, normal priors) as a pytree of arrays, so that a jitted
+        density can take them as an argument: the compiled program then depends on the grouping only."""
+        return {"lo": self.lo, "hi": self.hi, "log_ref": self.log_ref, "log_factor": self.log_factor,
+                "mu": self.mu, "sd": self.sd}
+
+    def forward(self, u, arrays: dict | None = None):
+        """(theta, log prior density + log |d theta/du|) for unconstrained ``u`` (JAX, jittable).
+
+        ``arrays``: :meth:`arrays` (passed through a jitted function's arguments); default: this object's."""
+        a = self.arrays() if arrays is None else arrays
         theta = u
         logp = 0.0
         for t, ix in self.groups.items():
             ui = u[ix]
-            lo, hi = self.lo[t], self.hi[t]
+            lo, hi = a["lo"][t], a["hi"][t]
             if t == "real":
                 continue
             if t in ("lower", "upper"):
@@ -518,10 +527,10 @@ class Transforms:
                 if t == "interval":
                     th = jnp.clip(lo + (hi - lo) * s, lo, hi)
                 else:  # uniform in y = ln(value): no further density term
-                    th = self.log_factor * (jnp.exp(lo + (hi - lo) * s) - self.log_ref)
+                    th = a["log_factor"] * (jnp.exp(lo + (hi - lo) * s) - a["log_ref"])
             theta = theta.at[ix].set(th)
         if len(self.normal):
-            logp = logp - 0.5 * jnp.sum(((theta[self.normal] - self.mu) / self.sd) ** 2)
+            logp = logp - 0.5 * jnp.sum(((theta[self.normal] - a["mu"]) / a["sd"]) ** 2)
         return theta, logp
 
 

@@ -30,12 +30,20 @@ _THREAD_ENV = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_paralle
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _init_worker() -> None:
-    """Each worker process uses one thread (the parallelism is across data sets); set before JAX loads."""
+def _init_worker(cache: bool = False) -> None:
+    """Each worker process uses one thread (the parallelism is across data sets); set before JAX loads.
+
+    ``cache``: keep compiled programs on disk (:func:`jugbayes.config.enable_compilation_cache`): the data
+    sets share one structure, so after the first each worker loads the fitter's and the sampler's programs
+    instead of compiling them again (the sampler takes the data as arguments)."""
     import warnings
 
     os.environ.update(_THREAD_ENV)
     warnings.simplefilter("ignore")
+    if cache:
+        from jugbayes.config import enable_compilation_cache
+
+        enable_compilation_cache()
 
 
 @lru_cache(maxsize=2)
@@ -92,6 +100,33 @@ def _truth_par(par, model, names, offsets, sigma):
     return updated_par(par, values)
 
 
+def _sbc_truth(model, names, prior_sd, rng, max_tries: int = 10_000) -> np.ndarray:
+    """Offsets from the SBC prior: N(0, prior_sd^2) per parameter, truncated to the physical bounds the sampler's
+    priors use (SINI <= 1, ECC >= 0, M2 > 0, ...; :data:`jugbayes.sample.priors.PHYSICAL_BOUNDS`), by redrawing.
+
+    NUTS samples within those bounds, so its importance-resampled posterior has this truncated prior; a truth
+    outside them could never be ranked fairly.  (The WLS block's analytic Gaussian ignores the truncation.)"""
+    from jugbayes.report.fitted_par import par_factor
+    from jugbayes.sample.priors import physical_bounds
+
+    truth = prior_sd * rng.standard_normal(len(names))
+    for i, name in enumerate(names):
+        par_name, factor = par_factor(model, name)
+        lo, hi = physical_bounds(model, par_name, None)
+        p = model.par.get(par_name)
+        if p is None or (np.isinf(lo) and np.isinf(hi)):
+            continue
+        value = float(p.as_decimal())
+        for _ in range(max_tries):
+            if lo <= value + truth[i] / factor <= hi:
+                break
+            truth[i] = prior_sd[i] * rng.standard_normal()
+        else:
+            raise JugbayesError(f"validate: no SBC prior draw of {par_name} (sd {prior_sd[i] / factor:.3g} around "
+                                f"{value}) fell within its bounds [{lo}, {hi}] in {max_tries} tries")
+    return truth
+
+
 def _gaussian_block(mean, cov, truth, rng, cfg: StudyConfig) -> dict:
     """Posterior summary for a Gaussian posterior; SBC ranks from ``cfg.sbc_draws`` draws of it."""
     sd = np.sqrt(np.diag(cov))
@@ -145,7 +180,7 @@ def run_dataset(cfg_json: str, reference: dict, index: int) -> dict:
     names, sigma_ref = tuple(reference["names"]), np.asarray(reference["sigma"])
     prior_sd = cfg.prior_width * sigma_ref
     rng = np.random.default_rng([cfg.seed, index])
-    truth = prior_sd * rng.standard_normal(len(names)) if cfg.sbc else np.zeros(len(names))
+    truth = _sbc_truth(model0, names, prior_sd, rng) if cfg.sbc else np.zeros(len(names))
     truth_par = _truth_par(par, model0, names, truth, sigma_ref) if cfg.sbc else par
     toas = simulate(truth_par, template, seed=int(rng.integers(2**31)))
     model = build_model(par, toas)
@@ -195,8 +230,12 @@ def dataset_path(outdir: Path, index: int) -> Path:
     return Path(outdir) / "datasets" / f"{index:05d}.json"
 
 
-def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = None, progress: bool = True) -> dict:
-    """Run the data sets not yet in ``outdir`` (``workers`` processes; 1 = in this process), then report."""
+def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = None, progress: bool = True,
+              cache: bool = False) -> dict:
+    """Run the data sets not yet in ``outdir`` (``workers`` processes; 1 = in this process), then report.
+
+    ``cache``: worker processes keep compiled programs on disk (the CLI turns it on; with one worker the
+    calling process's setting applies)."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
@@ -216,7 +255,8 @@ def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = Non
             _write_json(dataset_path(outdir, i), run_dataset(cfg_json, reference, i))
             bar.update()
     elif todo:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                 initargs=(cache,)) as pool:
             futures = {pool.submit(run_dataset, cfg_json, reference, i): i for i in todo}
             for fut in as_completed(futures):
                 _write_json(dataset_path(outdir, futures[fut]), fut.result())

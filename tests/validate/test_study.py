@@ -85,6 +85,25 @@ def test_fixed_truth_pulls_are_fit_minus_truth(small_config, tmp_path):
     assert rec["converged"]
 
 
+def test_sbc_truths_respect_physical_bounds():
+    """SINI = 0.998 with a prior 0.01 wide: every drawn truth stays <= 1 (the sampler's bound), and the draws
+    follow the truncated Gaussian (mean below the .par value; the untruncated F0 draws are centred)."""
+    from jugbayes.io import read_par
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.simulate import ObservingPlan, observing_pattern
+
+    par = read_par(ROOT / "models" / "ell1_shapiro" / "ell1_shapiro.par", warn=False)
+    model = build_model(par, observing_pattern(par, ObservingPlan(55000, 55400, 20, None, ("coe",), (1400.0,), 1.0)))
+    rng = np.random.default_rng(3)
+    sd = np.array([0.01, 1e-9])
+    draws = np.array([runner_mod._sbc_truth(model, ("SINI", "F0"), sd, rng) for _ in range(2000)])
+    sini = 0.998 + draws[:, 0]
+    assert sini.max() <= 1.0 and sini.min() < 0.97
+    # truncated at +0.2 sd: mean -sd * phi(0.2) / Phi(0.2) = -0.00677
+    assert abs(draws[:, 0].mean() + 0.00677) < 0.0005
+    assert abs(draws[:, 1].mean()) < 4 * 1e-9 / np.sqrt(2000)
+
+
 @pytest.mark.slow  # ~1 min: NUTS compiles afresh for every data set
 def test_study_with_nuts(small_config, tmp_path):
     """The NUTS path: importance-resampled SBC ranks, quantile coverage, and sd / WLS sigma parity."""
@@ -139,3 +158,13 @@ def test_full_wls_coverage_study(name, tmp_path):
     for pname, e in report["methods"]["wls"].items():
         assert abs(e["coverage68"]["fraction"] - 0.68) <= 0.05, (pname, e["coverage68"])
         assert abs(e["coverage95"]["fraction"] - 0.95) <= 0.03, (pname, e["coverage95"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["isolated", "ell1"])
+def test_full_nuts_sbc_study(name, tmp_path):
+    """The issue's NUTS target: SBC ranks uniform (chi-square p > 0.01) for every parameter (N = 200)."""
+    report = run_study(load_config(ROOT / "configs" / f"sbc_{name}.toml"), tmp_path / name, progress=False, cache=True)
+    assert report["n_datasets"] == 200
+    for pname, e in report["methods"]["nuts"].items():
+        assert e["ranks"]["p"] > 0.01, (pname, e["ranks"])
