@@ -26,7 +26,6 @@ import numpy as np
 from jugbayes.errors import JugbayesError
 from jugbayes.validate.config import StudyConfig
 
-WORKER_TASKS = 40  # data sets per worker process before a fresh one replaces it (bounds slow memory growth)
 _THREAD_ENV = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -269,7 +268,7 @@ def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = Non
             bar.update()
     elif todo:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                 initargs=(cache,), max_tasks_per_child=WORKER_TASKS) as pool:
+                                 initargs=(cache,)) as pool:
             futures = {pool.submit(_run_in_worker, cfg_json, reference, i): i for i in todo}
             for fut in as_completed(futures):
                 _write_json(dataset_path(outdir, futures[fut]), fut.result())
