@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -275,3 +276,17 @@ def test_fit_nuts_writes_posterior(tmp_path, capsys):
     assert corner.read_bytes()[:4] == b"\x89PNG" and (out / "residuals.png").read_bytes()[:4] == b"\x89PNG"
     post = (out / "posterior.par").read_text()
     assert "F0" in post and "61.4854765543" in post
+
+
+def test_fit_nuts_shows_progress_in_a_log_unless_told_not_to(tmp_path):
+    """stderr a pipe (a log file), not a terminal: the sampling progress bar still shows; --no-progress hides it."""
+    common = ("fit", NGC_PAR, NGC_TIM, "--method", "nuts", "--chains", "2", "--warmup", "30", "--samples", "30",
+              "--clk", "TT(BIPM2023)", *_SOURCES)
+    env = {**os.environ, "JUGBAYES_NO_JAX_CACHE": "1"}
+    shown = subprocess.run([sys.executable, "-m", "jugbayes", *map(str, common), "--outdir", str(tmp_path / "a")],
+                           capture_output=True, text=True, timeout=300, env=env)
+    hidden = subprocess.run([sys.executable, "-m", "jugbayes", *map(str, common), "--outdir", str(tmp_path / "b"),
+                             "--no-progress"], capture_output=True, text=True, timeout=300, env=env)
+    assert shown.returncode == 0 and hidden.returncode == 0, shown.stderr + hidden.stderr
+    assert "it/s" in shown.stderr or "s/it" in shown.stderr
+    assert "it/s" not in hidden.stderr and "s/it" not in hidden.stderr
