@@ -116,6 +116,12 @@ class NoiseModel:
     def fourier_basis(self) -> np.ndarray:
         return np.hstack([self.red_basis, self.dm_basis])
 
+    def gram(self) -> FourierGram | None:
+        """:func:`fourier_gram` of the red/DM bases (built once), or None."""
+        if "_gram" not in self.__dict__:
+            self.__dict__["_gram"] = fourier_gram(self.red_basis, self.dm_basis)
+        return self.__dict__["_gram"]
+
     def fourier_weights_s2(self) -> np.ndarray:
         return np.concatenate([self.red_weight_s2, self.dm_weight_s2])
 
@@ -169,6 +175,79 @@ def fourier_basis(t_s: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
     out = np.empty((len(t_s), 2 * len(freqs_hz)))
     out[:, 0::2], out[:, 1::2] = np.sin(arg), np.cos(arg)
     return out
+
+
+@dataclass(frozen=True)
+class FourierGram:
+    """G^T diag(w) G for G = [Fourier basis, 1] from weighted trigonometric moments: O(n J) per weighting,
+    not O(n k^2).
+
+    The basis columns are sin/cos(h theta_i) with theta_i = 2 pi df t_i and integer harmonics h (DM columns
+    also times the row scale s_i), so every product of two columns is a sum of two terms sin/cos(j theta_i)
+    (j = h +- l) times s_i^p: e.g. sin h sin l = (cos(h - l) - cos(h + l)) / 2.  The Gram matrix is then a
+    fixed combination of the moments sum_i w_i s_i^p cos/sin(j theta_i), j <= 2 h_max, p <= 2.  For B1855+09
+    (4005 TOAs, 45 red-noise frequencies) that is 0.7 M multiply-adds instead of 33 M, the dominant cost of
+    the sampled-noise likelihood and its gradient."""
+
+    trig: np.ndarray  # (n, 2 (J + 1)): cos(j theta), then sin(j theta), j = 0..J
+    scale: np.ndarray | None  # (n,) DM row scale; None without DM columns
+    index: np.ndarray  # (2, k + 1, k + 1) into the flattened (P, 2 (J + 1)) moments
+    coef: np.ndarray  # (2, k + 1, k + 1)
+
+    def __call__(self, w):
+        """G^T diag(w) G, (k + 1, k + 1), for weights ``w`` (n,) (JAX, differentiable)."""
+        weights = [w] if self.scale is None else [w, w * self.scale, w * self.scale**2]
+        moments = jnp.asarray(self.trig).T @ jnp.stack(weights, axis=1)  # (2 (J + 1), P)
+        flat = moments.T.reshape(-1)
+        return self.coef[0] * flat[self.index[0]] + self.coef[1] * flat[self.index[1]]
+
+
+def fourier_gram(red_basis: np.ndarray, dm_basis: np.ndarray, tol: float = 1e-9) -> FourierGram | None:
+    """The :class:`FourierGram` of [red_basis, dm_basis, 1], or None when the bases are not harmonics of one
+    fundamental (then the caller forms G^T W G directly).  The harmonics are rebuilt from the first column
+    pair and checked against every stored column to ``tol``."""
+    k_red, k_dm = red_basis.shape[1] // 2, dm_basis.shape[1] // 2
+    if k_red + k_dm == 0:
+        return None
+    scale = np.hypot(dm_basis[:, 0], dm_basis[:, 1]) if k_dm else None
+    first = red_basis[:, :2] if k_red else dm_basis[:, :2] / scale[:, None]
+    theta = np.arctan2(first[:, 0], first[:, 1])
+    cols = []
+    for h in range(1, k_red + 1):
+        cols += [("sin", h, 0), ("cos", h, 0)]
+    for h in range(1, k_dm + 1):
+        cols += [("sin", h, 1), ("cos", h, 1)]
+    rebuilt = np.column_stack([(np.sin if kind == "sin" else np.cos)(h * theta) * (scale if p else 1.0)
+                               for kind, h, p in cols])
+    if not np.allclose(rebuilt, np.hstack([red_basis, dm_basis]), rtol=0.0, atol=tol):
+        return None
+    cols.append(("one", 0, 0))
+    j_max = 2 * max(k_red, k_dm)
+    width = 2 * (j_max + 1)
+    trig = np.hstack([np.cos(np.outer(theta, np.arange(j_max + 1))), np.sin(np.outer(theta, np.arange(j_max + 1)))])
+    k = len(cols)
+    index, coef = np.zeros((2, k, k), dtype=np.int32), np.zeros((2, k, k))
+    for a, (ka, ha, pa) in enumerate(cols):
+        for b, (kb, hb, pb) in enumerate(cols):
+            base = (pa + pb) * width
+            cos_at = lambda j: base + abs(j)  # noqa: E731
+            sin_at = lambda j: base + j_max + 1 + abs(j)  # noqa: E731
+            pair = {ka, kb}
+            if pair == {"one"}:
+                terms = [(cos_at(0), 1.0)]
+            elif "one" in pair:
+                kind, h = (kb, hb) if ka == "one" else (ka, ha)
+                terms = [((sin_at if kind == "sin" else cos_at)(h), 1.0)]
+            elif ka == kb == "sin":
+                terms = [(cos_at(ha - hb), 0.5), (cos_at(ha + hb), -0.5)]
+            elif ka == kb == "cos":
+                terms = [(cos_at(ha - hb), 0.5), (cos_at(ha + hb), 0.5)]
+            else:  # sin(hs) cos(hc) = (sin(hs + hc) + sin(hs - hc)) / 2
+                hs, hc = (ha, hb) if ka == "sin" else (hb, ha)
+                terms = [(sin_at(hs + hc), 0.5), (sin_at(hs - hc), 0.5 * np.sign(hs - hc))]
+            for t, (i, c) in enumerate(terms):
+                index[t, a, b], coef[t, a, b] = i, c
+    return FourierGram(trig, scale, index, coef)
 
 
 # ---------------------------------------------------------------- building from a .par
@@ -408,21 +487,22 @@ def noise_chi2_logdet(noise: NoiseModel, resid_s, values):
     fourier = noise.fourier_basis()
     n = len(noise.toa_error_s)
     if noise.ecorr_disjoint:  # ECORR blocks are inverted exactly (one rank-1 update per epoch)
-        dense, dense_phi = jnp.asarray(fourier), phi
+        dense, dense_phi, gram = jnp.asarray(fourier), phi, noise.gram()
         epoch = noise.ecorr_epoch()  # no ECORR: every TOA in the (empty) 'no epoch' slot 0 = m
     else:  # overlapping ECORR selectors: their epoch columns join the Woodbury update instead
         dense = jnp.asarray(np.hstack([noise.ecorr_basis, fourier]))
-        dense_phi, ecorr_var, epoch = jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.full(n, 0)
-    return _woodbury(r, sigma, jnp.asarray(epoch), ecorr_var, dense, dense_phi)
+        dense_phi, ecorr_var, epoch, gram = jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.full(n, 0), None
+    return _woodbury(r, sigma, jnp.asarray(epoch), ecorr_var, dense, dense_phi, gram)
 
 
-def _woodbury(r, sigma, epoch, ecorr_var, dense, phi):
+def _woodbury(r, sigma, epoch, ecorr_var, dense, phi, gram=None):
     """chi2 and restricted log det for C = N_E + F phi F^T + 1 v 1^T with v -> infinity.
 
     N_E = diag(sigma^2) + sum_e J_e 1_e 1_e^T (disjoint epochs ``epoch``, variances ``ecorr_var``) is inverted
     by Sherman-Morrison per epoch.  G = [F, 1]; M = diag(1/phi, 0) + G^T N_E^-1 G is scaled to a unit
     diagonal before its Cholesky factorisation, so that tiny or huge phi cost no precision.  The log det
     drops the offset's log v (a constant): log det N_E + log det M + sum log phi, written without 1/phi.
+    ``gram``: a :class:`FourierGram` of G, which forms G^T W G from trigonometric moments (None: directly).
     """
     m = ecorr_var.shape[0]
     w = 1.0 / sigma**2
@@ -434,7 +514,8 @@ def _woodbury(r, sigma, epoch, ecorr_var, dense, phi):
     a_r, a_g = seg(wr), seg(wg)
     r_nr = jnp.sum(wr * r) - jnp.sum(c * a_r**2)
     g_nr = g.T @ wr - a_g.T @ (c * a_r)
-    g_ng = g.T @ wg - a_g.T @ (c[:, None] * a_g)
+    g_wg = gram(w) if gram is not None else g.T @ wg
+    g_ng = g_wg - a_g.T @ (c[:, None] * a_g)
     k = phi.shape[0]
     diag = jnp.diagonal(g_ng)
     q = jnp.concatenate([jnp.sqrt(phi / (1.0 + phi * diag[:k])), 1.0 / jnp.sqrt(jnp.sum(w))[None]])

@@ -271,3 +271,21 @@ def test_gls_fit_with_dm_noise_converges_to_the_dense_chi2(tmp_path):
     assert abs(result.chi2 / chi2_ref - 1) < 1e-8
     pulls = np.abs(result.offsets / result.sigma)[:-1]  # offsets from the true .par values; OFFSET left out
     assert np.all(pulls < 4), dict(zip(result.names, pulls))
+
+
+def test_fourier_gram_equals_the_direct_product(small):
+    """G^T diag(w) G from trigonometric moments equals the direct product (red + DM columns and the offset),
+    and bases that are not harmonics of one fundamental get no FourierGram."""
+    from jugbayes.model.noise import fourier_basis, fourier_gram
+
+    _, noise = small
+    gram = noise.gram()
+    assert gram is not None and noise.red_basis.shape[1] and noise.dm_basis.shape[1]
+    g = np.hstack([noise.red_basis, noise.dm_basis, np.ones((noise.red_basis.shape[0], 1))])
+    w = np.random.default_rng(4).uniform(0.5, 2.0, len(g)) * 1e12
+    direct = g.T @ (w[:, None] * g)
+    got = np.asarray(gram(jnp.asarray(w)))
+    assert np.max(np.abs(got - direct)) < 1e-11 * np.max(np.abs(direct))
+    t_s = np.linspace(0.0, 3e8, 50) + 4.7e9
+    other = fourier_basis(t_s, np.arange(1, 4) / 2.9e8)  # a second fundamental
+    assert fourier_gram(fourier_basis(t_s, np.arange(1, 4) / 3e8), 2.0 * other) is None
