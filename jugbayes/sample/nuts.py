@@ -27,10 +27,16 @@ Sampled noise (``sample_noise``): the white-noise (EFAC, log10 EQUAD/ECORR in se
 power-law (log10 amplitude, index) parameters of :func:`jugbayes.model.noise.noise_parameters` join
 the timing parameters, uniform within its ranges by default (enterprise's conventions: EFAC 0.01..10,
 log10 EQUAD/ECORR -8.5..-5, so log-uniform amplitudes; log10 A -20..-11; gamma 0..7).  The likelihood
-is then :func:`jugbayes.model.noise.noise_loglike`, with the noise-dependent log-determinants; their
-initial whitening is a fixed guess (:data:`jugbayes.sample.priors.NOISE_SCALE`) that warm-up adapts.
+is then :func:`jugbayes.model.noise.noise_loglike`, with the noise-dependent log-determinants.  Their
+scales start as a guess (:data:`jugbayes.sample.priors.NOISE_SCALE`); :func:`laplace_whitening` then moves
+the start to the posterior mode and whitens by the Hessian there.
 Not combined with ``marginalize`` yet (the marginalised columns' log-determinant would depend on the
 noise); a free PHOFF is then held at its fit value (the likelihood marginalises the offset).
+
+Compilation: every number that depends on the data set (TOA data, fit values, Woodbury factors, prior
+bounds, whitening) reaches the NumPyro model as an argument (``MCMC(jit_model_args=True)``), never through a
+closure, so the compiled sampler depends on the model's structure only: a validation study's data sets
+load it from JAX's persistent cache instead of compiling it again.
 
 Draws: ``NutsResult.samples`` holds timing offsets in model units, in ``fit.names`` order (OFFSET
 left out), then the noise parameters' values in their sampling units.

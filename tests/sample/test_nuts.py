@@ -3,9 +3,11 @@ marginalisation on and off on a small simulated set; bounded, skewed SINI/M2 for
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
-from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR
+from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, ROOT
 
 from jugbayes.fit.wls import fit_wls
 from jugbayes.io import read_par, read_tim
@@ -270,3 +272,43 @@ def test_sampled_efac_recovers_the_simulated_value(sampled_noise):
         means.append(x.mean())
     assert np.mean(means) == pytest.approx(np.sqrt(fit.chi2 / fit.dof), abs=0.1)
     assert post.sample_stats["diverging"].sum() == 0
+
+
+_SHARED_PROGRAM_SCRIPT = """
+import os, sys
+from pathlib import Path
+from jugbayes.config import enable_compilation_cache
+enable_compilation_cache()
+from jugbayes.fit.wls import fit_wls
+from jugbayes.io import read_par, read_tim
+from jugbayes.model.noise import noise_for_model
+from jugbayes.model.timing_model import build_model
+from jugbayes.sample.nuts import sample_nuts
+from jugbayes.simulate import simulate
+cache = Path(os.environ["JUGBAYES_CACHE_DIR"]) / "jax"
+par, tim = read_par(sys.argv[1]), read_tim(sys.argv[2])
+seen = []
+for seed in (1, 2):
+    model = build_model(par, simulate(par, tim, seed=seed))
+    noise = noise_for_model(model)
+    sample_nuts(model, fit_wls(model, tuple(model.free), noise=noise), noise, chains=2, warmup=20, samples=20, seed=seed)
+    seen.append({p.name for p in cache.iterdir()})
+print("first", len(seen[0]), "new", len(seen[1] - seen[0]))
+"""
+
+
+def test_data_sets_of_one_structure_share_the_compiled_sampler(tmp_path):
+    """A second simulated data set (same layout, other TOAs and noise) compiles nothing new: every program the
+    fit and the sampler need is found in the persistent cache (the data reach them as arguments)."""
+    import subprocess
+    import sys
+
+    example = ROOT / "models" / "isolated_msp"
+    env = {**os.environ, "JUGBAYES_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("JUGBAYES_NO_JAX_CACHE", None)
+    res = subprocess.run([sys.executable, "-c", _SHARED_PROGRAM_SCRIPT, str(example / "isolated_msp.par"),
+                          str(example / "isolated_msp.tim")], capture_output=True, text=True, env=env, timeout=600,
+                         cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-2000:]
+    first, new = (int(x) for x in res.stdout.split()[1::2])
+    assert first > 10 and new == 0, res.stdout
