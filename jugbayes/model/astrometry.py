@@ -27,6 +27,13 @@ from jugbayes.errors import InputError
 enable_x64()
 
 
+def dot3(a, b):
+    """a . b over the last axis of length 3, written out: XLA fuses it into the surrounding elementwise
+    kernel, where ``jnp.sum(a * b, axis=-1)`` becomes a reduction kernel of its own (~30-80 us each at 4000
+    TOAs on a 2-core CPU, five of them per residual evaluation)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
 def unit_vector(lon_rad, lat_rad):
     """Unit vector(s) for longitude/latitude in radians; shape (..., 3)."""
     cos_lat = jnp.cos(lat_rad)
@@ -51,20 +58,20 @@ def pulsar_direction(lon_rad, lat_rad, pm_lon_rad_per_yr, pm_lat_rad_per_yr, dt_
                        jnp.cos(lat_rad)], axis=-1)
     dt = jnp.asarray(dt_yr)[..., None]
     n = n0 + dt * (pm_lon_rad_per_yr * east + pm_lat_rad_per_yr * north)
-    return n / jnp.linalg.norm(n, axis=-1, keepdims=True)
+    return n / jnp.sqrt(dot3(n, n))[..., None]
 
 
 def roemer_delay_s(ssb_obs_pos_ls, n_hat, px_rad=0.0):
     """Geometric delay (s) from the site to the SSB, with the parallax (wavefront curvature) term."""
-    r_dot_n = jnp.sum(ssb_obs_pos_ls * n_hat, axis=-1)
-    r_sq = jnp.sum(ssb_obs_pos_ls * ssb_obs_pos_ls, axis=-1)
+    r_dot_n = dot3(ssb_obs_pos_ls, n_hat)
+    r_sq = dot3(ssb_obs_pos_ls, ssb_obs_pos_ls)
     return -r_dot_n + 0.5 * px_rad / AU_LS * (r_sq - r_dot_n**2)
 
 
 def shapiro_delay_s(obs_body_pos_ls, n_hat, mass_s):
     """Shapiro delay (s) of a body of mass ``mass_s`` = GM/c^3 at ``obs_body_pos_ls`` from the site."""
-    dist = jnp.linalg.norm(obs_body_pos_ls, axis=-1)
-    cos_term = jnp.sum(obs_body_pos_ls * n_hat, axis=-1)
+    dist = jnp.sqrt(dot3(obs_body_pos_ls, obs_body_pos_ls))
+    cos_term = dot3(obs_body_pos_ls, n_hat)
     return -2.0 * mass_s * jnp.log((dist - cos_term) / AU_LS)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.constants import AU_M, C_M_S, DM_CONST_S_MHZ2, PC_M
+from jugbayes.model.astrometry import dot3
 from jugbayes.model.selectors import toa_mask
 
 enable_x64()
@@ -29,7 +30,7 @@ enable_x64()
 
 def barycentric_freq_mhz(freq_mhz, ssb_obs_vel_c, n_hat):
     """Radio frequency in the SSB frame (Doppler shift by the observatory's velocity along the line of sight)."""
-    return freq_mhz * (1.0 - jnp.sum(ssb_obs_vel_c * n_hat, axis=-1))
+    return freq_mhz * (1.0 - dot3(ssb_obs_vel_c, n_hat))
 
 
 def inverse_freq_sq(freq_mhz):
@@ -63,8 +64,8 @@ def solar_wind_geometry_pc(obs_sun_pos_ls, n_hat):
     rho is the angle at the observatory between the pulsar and the anti-Sun direction; r the
     observatory-Sun distance; DM_sw = n0 AU^2 rho / (r sin rho).
     """
-    r = jnp.linalg.norm(obs_sun_pos_ls, axis=-1)
-    cos_angle = jnp.sum(obs_sun_pos_ls * n_hat, axis=-1) / r
+    r = jnp.sqrt(dot3(obs_sun_pos_ls, obs_sun_pos_ls))
+    cos_angle = dot3(obs_sun_pos_ls, n_hat) / r
     rho = jnp.pi - jnp.arccos(jnp.clip(cos_angle, -1.0, 1.0))
     r_m = r * C_M_S
     return (AU_M / PC_M) * (AU_M / r_m) * rho / jnp.sin(rho)

@@ -180,7 +180,9 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
     if s.n_jumps:
         jumps = jnp.stack([p(f"JUMP{i}") for i in range(1, s.n_jumps + 1)])
         phase = phase + (d["jump_mask"] @ jumps) * f0
-    rel = phase[:-1] - phase[-1] - p("PHOFF")
+    # The TZR row's phase through a dot with a one-hot row (exact): a slice phase[-1] would let XLA fuse the
+    # whole phase computation into the residuals' kernel and evaluate it twice per TOA (for row i and the TZR).
+    rel = phase[:-1] - phase @ d["tzr_onehot"] - p("PHOFF")
     if s.pulse_numbers:  # the -pn numbers, counted from the first TOA's nearest pulse (spin.pulse_number_offsets)
         rel = rel - d["pulse_number_offset"]
         phase_resid = rel - jnp.round(rel[0])
@@ -309,6 +311,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         add(f"F{k}", 0.0, f"Hz/s^{k}")  # F offsets are applied in spin.phase_offset, not as ref + delta
     d["f_ref"] = np.array([float(f) for f in f_ref])
     d["dt_pepoch_s"] = spin.seconds_since_epoch(prep.tdb, pepoch)
+    d["tzr_onehot"] = np.eye(len(all_toas))[-1]  # selects the TZR row (the last)
     whole_turns, d["phase_ref_frac"] = spin.reference_phase(prep.tdb, pepoch, f_ref)
     d["phase_ref_frac"] = d["phase_ref_frac"] + spin.phase_adjustments(all_toas)  # PHASE commands, -padd
     pulse_numbers = spin.pulse_numbers(par, toas)

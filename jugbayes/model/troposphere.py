@@ -36,6 +36,7 @@ from jugbayes.config import enable_x64
 from jugbayes.constants import C_M_S
 from jugbayes.geometry.observatory import site_gcrs_posvel_m
 from jugbayes.geometry.sites import sites
+from jugbayes.model.astrometry import dot3
 
 enable_x64()
 
@@ -108,7 +109,7 @@ def troposphere_data(obs, tt, tdb) -> dict[str, np.ndarray]:
 
 def troposphere_delay_s(n_hat, d):
     """The delay (s) per row for pulsar directions ``n_hat`` (n, 3), from :func:`troposphere_data`'s arrays."""
-    sin_el = jnp.sum(d["tropo_up"] * n_hat, axis=-1)
+    sin_el = dot3(d["tropo_up"], n_hat)
     visible = sin_el > 0.0  # also false where tropo_up is zero (no site)
     s = jnp.where(visible, sin_el, 1.0)  # keeps the unused branch (and its derivative) finite
     mapping = herring_map(s, d["tropo_a"], d["tropo_b"], d["tropo_c"])
