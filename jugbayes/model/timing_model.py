@@ -185,7 +185,7 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
     rel = phase[:-1] - phase @ d["tzr_onehot"] - p("PHOFF")
     if s.pulse_numbers:  # the -pn numbers, counted from the first TOA's nearest pulse (spin.pulse_number_offsets)
         rel = rel - d["pulse_number_offset"]
-        phase_resid = rel - jnp.round(rel[0])
+        phase_resid = rel - jnp.round(rel @ d["first_onehot"])  # rel[0], without re-evaluating it per TOA
     else:
         phase_resid = rel - jnp.round(rel)
     # Turns -> seconds with the spin frequency at each TOA (TDB - PEPOCH, no delays), as PINT does.
@@ -317,6 +317,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     pulse_numbers = spin.pulse_numbers(par, toas)
     if pulse_numbers is not None:
         d["pulse_number_offset"] = spin.pulse_number_offsets(pulse_numbers, whole_turns)
+        d["first_onehot"] = np.eye(len(toas))[0]
     add("PHOFF", _value(par, "PHOFF"), "turns")
 
     # astrometry
