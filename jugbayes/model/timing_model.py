@@ -284,6 +284,12 @@ def _check_supported(par: ParFile) -> None:
                                          + "; ".join(problems))
 
 
+def _one_hot(n: int, index: int) -> np.ndarray:
+    out = np.zeros(n)
+    out[index] = 1.0
+    return out
+
+
 def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, **prepare_kw) -> TimingModel:
     """The timing model of ``par`` over ``toas`` (prepared here unless ``prep`` covers toas + TZR)."""
     _check_supported(par)
@@ -311,13 +317,13 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         add(f"F{k}", 0.0, f"Hz/s^{k}")  # F offsets are applied in spin.phase_offset, not as ref + delta
     d["f_ref"] = np.array([float(f) for f in f_ref])
     d["dt_pepoch_s"] = spin.seconds_since_epoch(prep.tdb, pepoch)
-    d["tzr_onehot"] = np.eye(len(all_toas))[-1]  # selects the TZR row (the last)
+    d["tzr_onehot"] = _one_hot(len(all_toas), -1)  # selects the TZR row (the last)
     whole_turns, d["phase_ref_frac"] = spin.reference_phase(prep.tdb, pepoch, f_ref)
     d["phase_ref_frac"] = d["phase_ref_frac"] + spin.phase_adjustments(all_toas)  # PHASE commands, -padd
     pulse_numbers = spin.pulse_numbers(par, toas)
     if pulse_numbers is not None:
         d["pulse_number_offset"] = spin.pulse_number_offsets(pulse_numbers, whole_turns)
-        d["first_onehot"] = np.eye(len(toas))[0]
+        d["first_onehot"] = _one_hot(len(toas), 0)
     add("PHOFF", _value(par, "PHOFF"), "turns")
 
     # astrometry
