@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dense-mass", action="store_true", default=None,
                    help="nuts: adapt a dense mass matrix (on top of the WLS whitening)")
     p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default, also when "
-                   "stderr is a log file)")
+                   "stderr is a log file; NumPyro hides it when $CI is set)")
     p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here")
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
