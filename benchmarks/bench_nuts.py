@@ -17,7 +17,6 @@ import os
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,22 +43,15 @@ def main(argv=None) -> None:
     import jax
     import jax.numpy as jnp
     import numpy as np
-    from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS
+    from conftest import shared_model
 
     from jugbayes.fit.wls import OFFSET, fit_wls
-    from jugbayes.io import read_par, read_tim
     from jugbayes.model.noise import noise_for_model, noise_loglike, noise_parameters
-    from jugbayes.model.timing_model import build_model
     from jugbayes.sample.nuts import _Likelihood, _whitening
 
     print("Command:", " ".join([Path(sys.executable).name, *sys.argv]))
     print(f"python {platform.python_version()}, jax {jax.__version__} on {jax.default_backend()}, {os.cpu_count()} CPUs")
-    par_rel, tim_rel = PINT_DATASETS[args.dataset]
-    par = read_par(DATASETS / par_rel, warn=False)
-    ephem = EPHEM_DIR / f"{(par.get('EPHEM').value if par.get('EPHEM') else 'DE421').lower()}.bsp"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = build_model(par, read_tim(DATASETS / tim_rel), clock_dir=CLOCK_DIR, ephem_file=ephem)
+    _, model = shared_model(args.dataset)
     noise = noise_for_model(model)
     fit = fit_wls(model, model.free, noise=noise)
     names = tuple(n for n in fit.names if n != OFFSET)

@@ -17,7 +17,6 @@ import platform
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 
@@ -71,32 +70,24 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[20_000, 100_000])
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
-    from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS
-
-    from jugbayes.io import read_par, read_tim
-    from jugbayes.model.timing_model import build_model
+    from conftest import shared_model
 
     print("Command:", " ".join([Path(sys.executable).name, *sys.argv]))
     import jax
 
     print(f"python {platform.python_version()}, jax {jax.__version__} on {jax.default_backend()}, "
           f"{os.cpu_count()} CPUs")
-    par_rel, tim_rel = PINT_DATASETS[args.dataset]
-    par = read_par(DATASETS / par_rel, warn=False)
-    ephem = EPHEM_DIR / f"{(par.get('EPHEM').value if par.get('EPHEM') else 'DE421').lower()}.bsp"
     rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = build_model(par, read_tim(DATASETS / tim_rel), clock_dir=CLOCK_DIR, ephem_file=ephem)
-        rows.append((args.dataset, measure(model, args.repeat)))
-        from bench_prepare import synthetic_tim
+    _, model = shared_model(args.dataset)
+    rows.append((args.dataset, measure(model, args.repeat)))
+    from bench_prepare import synthetic_tim
 
-        with tempfile.TemporaryDirectory() as tmp:
-            for n in args.sizes:
-                tim = Path(tmp) / f"syn{n}.tim"
-                synthetic_tim(tim, n)
-                model = build_model(par, read_tim(tim), clock_dir=CLOCK_DIR, ephem_file=ephem)
-                rows.append((f"synthetic {n}", measure(model, args.repeat)))
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            tim = Path(tmp) / f"syn{n}.tim"
+            synthetic_tim(tim, n)
+            _, model = shared_model(args.dataset, tim)
+            rows.append((f"synthetic {n}", measure(model, args.repeat)))
     print(f"{'TOAs':>28} {'free':>5} {'residuals':>11} {'jacfwd':>11} {'design mat.':>11} {'compile r/j (s)':>16}")
     for label, r in rows:
         print(f"{label:>18} {r['ntoa']:>9} {r['nfree']:>5} {r['resid_ms']:>9.3f}ms {r['jac_ms']:>9.2f}ms "

@@ -18,7 +18,6 @@ import json
 import re
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,17 +58,9 @@ def main(argv=None) -> None:
     ap.add_argument("--top", type=int, default=15)
     args = ap.parse_args(argv)
     import jax
-    from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS
+    from conftest import shared_model
 
-    from jugbayes.io import read_par, read_tim
-    from jugbayes.model.timing_model import build_model
-
-    par_rel, tim_rel = PINT_DATASETS[args.dataset]
-    par = read_par(DATASETS / par_rel, warn=False)
-    ephem = EPHEM_DIR / f"{(par.get('EPHEM').value if par.get('EPHEM') else 'DE421').lower()}.bsp"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = build_model(par, read_tim(DATASETS / tim_rel), clock_dir=CLOCK_DIR, ephem_file=ephem)
+    _, model = shared_model(args.dataset)
     p0 = model.zero_params()
     free = {n: p0[n] for n in model.free}
     f = jax.jit(lambda pf: model.residual_fn({**p0, **pf}, model.data)["time_s"])

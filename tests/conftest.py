@@ -78,6 +78,25 @@ PINT_DATASETS = {
 }
 
 
+def ephem_file(par) -> Path:
+    """The ../shared JPL kernel a .par's EPHEM names (DE421 when it names none)."""
+    return EPHEM_DIR / f"{(par.get('EPHEM').value if par.get('EPHEM') else 'DE421').lower()}.bsp"
+
+
+def shared_model(name: str, tim_path: str | Path | None = None):
+    """(par, timing model) of shared data set ``name`` over its own .tim (or over ``tim_path``), with the
+    shared clocks and ephemeris and the reading warnings silenced (benchmarks build their models here)."""
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.model.timing_model import build_model
+
+    par_rel, tim_rel = PINT_DATASETS[name]
+    par = read_par(DATASETS / par_rel, warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        toas = read_tim(tim_path if tim_path is not None else DATASETS / tim_rel)
+        return par, build_model(par, toas, clock_dir=CLOCK_DIR, ephem_file=ephem_file(par))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_sources(monkeypatch, tmp_path_factory):
     """No test sees the developer's own clock/ephemeris settings or cache; each points at ../shared itself."""
@@ -93,9 +112,7 @@ def _prepared_cached(name: str, clk: str | None = None, gps_file: str = "gps2utc
     par_rel, tim_rel = PINT_DATASETS[name] if name in PINT_DATASETS else name.split("|")
     par = _read_par_cached(str(DATASETS / par_rel))
     toas = _read_tim_cached(str(DATASETS / tim_rel))
-    ephem = (par.get("EPHEM").value if par.get("EPHEM") else "DE421").lower()
-    return par, prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / f"{ephem}.bsp", clk=clk,
-                             gps_file=gps_file)
+    return par, prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=ephem_file(par), clk=clk, gps_file=gps_file)
 
 
 @pytest.fixture

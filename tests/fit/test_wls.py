@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS
+from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, ephem_file
 
 from jugbayes.fit.wls import DegenerateFitWarning, fit_wls
 from jugbayes.io import read_par, read_tim, write_par
@@ -23,9 +23,8 @@ def _model(name):
     if name not in _cache:
         par_rel, tim_rel = PINT_DATASETS[name]
         par = read_par(DATASETS / par_rel, warn=False)
-        ephem = (par.get("EPHEM").value if par.get("EPHEM") else "DE421").lower()
-        _cache[name] = build_model(par, read_tim(DATASETS / tim_rel), clock_dir=CLOCK_DIR,
-                                   ephem_file=EPHEM_DIR / f"{ephem}.bsp", clk=_PINT_CLK.get(name))
+        _cache[name] = build_model(par, read_tim(DATASETS / tim_rel), clock_dir=CLOCK_DIR, ephem_file=ephem_file(par),
+                                   clk=_PINT_CLK.get(name))
     return _cache[name]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, pint_residual_rows
+from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, ephem_file, pint_residual_rows
 from extended_precision import extended, require_extended_longdouble, ridders_derivative
 
 from jugbayes.errors import InputError
@@ -33,8 +33,7 @@ def _model(name: str, clk: str | None = None):
         par_rel, tim_rel = PINT_DATASETS[name] if name in PINT_DATASETS else _OTHER_DATASETS[name]
         par = read_par(DATASETS / par_rel, warn=False)
         toas = read_tim(DATASETS / tim_rel)
-        ephem = (par.get("EPHEM").value if par.get("EPHEM") else "DE421").lower()
-        _cache[key] = build_model(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / f"{ephem}.bsp", clk=clk)
+        _cache[key] = build_model(par, toas, clock_dir=CLOCK_DIR, ephem_file=ephem_file(par), clk=clk)
     return _cache[key]
 
 
