@@ -497,9 +497,11 @@ def _cpu_device_per_chain(chains: int) -> None:
 
     import jax
 
+    from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
+
     flags = os.environ.get("XLA_FLAGS", "")
     if "intra_op_parallelism_threads" not in flags and "xla_cpu_multi_thread_eigen" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
+        os.environ["XLA_FLAGS"] = f"{flags} {SINGLE_THREAD_XLA_FLAGS}".strip()
     try:
         jax.config.update("jax_num_cpu_devices", max(1, int(chains)))
     except RuntimeError:

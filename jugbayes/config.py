@@ -11,6 +11,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 
+# XLA on the CPU with one thread per device: set before JAX starts, where the parallelism is elsewhere
+# (one device per NUTS chain; one worker process per validation data set).
+SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
 @lru_cache(maxsize=1)
 def configure_astropy() -> None:
     """Turn off astropy's automatic IERS downloads (tables come from ``astropy-iers-data``)."""

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
 from jugbayes.errors import JugbayesError
 from jugbayes.validate.config import StudyConfig
 
-_THREAD_ENV = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+_THREAD_ENV = {"XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS,
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
