@@ -23,6 +23,7 @@ sampler varies them with :func:`noise_loglike`, ordered as :func:`noise_paramete
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -479,10 +480,29 @@ def _unpack(noise: NoiseModel, values):
 
 def noise_chi2_logdet(noise: NoiseModel, resid_s, values):
     """(r^T C^-1 r, log det C) with the phase offset marginalised; see :func:`noise_loglike`."""
+    fac = noise_factor(noise, values)
+    return noise_forms(fac, resid_s), fac.logdet
+
+
+class WoodburyFactor(NamedTuple):
+    """C = N_E + G diag(phi, inf) G^T at one set of noise values, factored once for any number of residual
+    vectors (:func:`noise_forms`).  G = [Fourier basis, 1] (the 1: the phase offset, infinite variance)."""
+
+    w: jax.Array  # (n,) 1 / scaled TOA variance (s^-2)
+    epoch: jax.Array  # (n,) ECORR epoch of each TOA; m = no epoch
+    c: jax.Array  # (m,) Sherman-Morrison coefficient per epoch: N_E^-1 = W - W 1_e c_e 1_e^T W
+    g: jax.Array  # (n, k + 1) G
+    a_g: jax.Array  # (m, k + 1) epoch sums of W G
+    q: jax.Array  # (k + 1,) scaling of the Woodbury matrix to a unit diagonal
+    chol: jax.Array  # (k + 1, k + 1) Cholesky factor of the scaled Woodbury matrix
+    logdet: jax.Array  # restricted log det C (the offset's infinite log v dropped)
+
+
+def noise_factor(noise: NoiseModel, values) -> WoodburyFactor:
+    """Factor C at noise ``values`` (ordered as :func:`noise_parameters`; jittable, differentiable)."""
     if noise.toa_error_s is None:
         raise ValueError("this NoiseModel has no TOA errors; build it with build_noise")
     values = jnp.asarray(values, dtype=jnp.float64)
-    r = jnp.asarray(resid_s, dtype=jnp.float64)
     sigma, ecorr_var, phi = _unpack(noise, values)
     fourier = noise.fourier_basis()
     n = len(noise.toa_error_s)
@@ -492,11 +512,16 @@ def noise_chi2_logdet(noise: NoiseModel, resid_s, values):
     else:  # overlapping ECORR selectors: their epoch columns join the Woodbury update instead
         dense = jnp.asarray(np.hstack([noise.ecorr_basis, fourier]))
         dense_phi, ecorr_var, epoch, gram = jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.full(n, 0), None
-    return _woodbury(r, sigma, jnp.asarray(epoch), ecorr_var, dense, dense_phi, gram)
+    return _factor(sigma, jnp.asarray(epoch), ecorr_var, dense, dense_phi, gram)
 
 
-def _woodbury(r, sigma, epoch, ecorr_var, dense, phi, gram=None):
-    """chi2 and restricted log det for C = N_E + F phi F^T + 1 v 1^T with v -> infinity.
+def _epoch_sums(x, epoch, m):
+    """Sums of the rows of ``x`` over each ECORR epoch (the TOAs in no epoch, slot m, dropped)."""
+    return jax.ops.segment_sum(x, epoch, num_segments=m + 1)[:m]
+
+
+def _factor(sigma, epoch, ecorr_var, dense, phi, gram=None) -> WoodburyFactor:
+    """Factor C = N_E + F phi F^T + 1 v 1^T, v -> infinity (the restricted likelihood's offset).
 
     N_E = diag(sigma^2) + sum_e J_e 1_e 1_e^T (disjoint epochs ``epoch``, variances ``ecorr_var``) is inverted
     by Sherman-Morrison per epoch.  G = [F, 1]; M = diag(1/phi, 0) + G^T N_E^-1 G is scaled to a unit
@@ -506,31 +531,101 @@ def _woodbury(r, sigma, epoch, ecorr_var, dense, phi, gram=None):
     """
     m = ecorr_var.shape[0]
     w = 1.0 / sigma**2
-    g = jnp.hstack([dense, jnp.ones((r.shape[0], 1))])
-    seg = lambda x: jax.ops.segment_sum(x, epoch, num_segments=m + 1)[:m]  # noqa: E731
-    s_e = seg(w)
-    c = ecorr_var / (1.0 + ecorr_var * s_e)  # N_E^-1 = W - W 1_e c_e 1_e^T W per epoch
-    wr, wg = w * r, w[:, None] * g
-    a_r, a_g = seg(wr), seg(wg)
-    r_nr = jnp.sum(wr * r) - jnp.sum(c * a_r**2)
-    g_nr = g.T @ wr - a_g.T @ (c * a_r)
-    g_wg = gram(w) if gram is not None else g.T @ wg
+    g = jnp.hstack([dense, jnp.ones((sigma.shape[0], 1))])
+    s_e = _epoch_sums(w, epoch, m)
+    c = ecorr_var / (1.0 + ecorr_var * s_e)
+    a_g = _epoch_sums(w[:, None] * g, epoch, m)
+    g_wg = gram(w) if gram is not None else g.T @ (w[:, None] * g)
     g_ng = g_wg - a_g.T @ (c[:, None] * a_g)
+    q, chol = _scaled_cholesky(g_ng, phi)
+    k = phi.shape[0]
+    logdet = (jnp.sum(jnp.log(sigma**2)) + jnp.sum(jnp.log1p(ecorr_var * s_e))
+              + 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol))) + jnp.sum(jnp.log1p(phi * jnp.diagonal(g_ng)[:k]))
+              + jnp.log(g_ng[k, k]))
+    return WoodburyFactor(w, epoch, c, g, a_g, q, chol, logdet)
+
+
+def _scaled_cholesky(g_ng, phi):
+    """(q, L): L L^T = q (diag(1/phi, 0) + G^T N^-1 G) q, scaled to a unit diagonal (q: its inverse square root),
+    for G = [basis with prior variances phi, the offset's column with infinite variance (last)]."""
     k = phi.shape[0]
     diag = jnp.diagonal(g_ng)
-    q = jnp.concatenate([jnp.sqrt(phi / (1.0 + phi * diag[:k])), 1.0 / jnp.sqrt(jnp.sum(w))[None]])
+    q = jnp.concatenate([jnp.sqrt(phi / (1.0 + phi * diag[:k])), 1.0 / jnp.sqrt(diag[k:])])
     prior = jnp.concatenate([1.0 / (1.0 + phi * diag[:k]), jnp.zeros(1)])  # q^2 / phi
-    quad, logdet_m = _quad_logdet(q[:, None] * g_ng * q[None, :] + jnp.diag(prior), q * g_nr)
-    logdet = (jnp.sum(jnp.log(sigma**2)) + jnp.sum(jnp.log1p(ecorr_var * s_e)) + logdet_m
-              + jnp.sum(jnp.log1p(phi * diag[:k])) + jnp.log(jnp.sum(w)))
-    return r_nr - quad, logdet
+    return q, jnp.linalg.cholesky(q[:, None] * g_ng * q[None, :] + jnp.diag(prior))
 
 
-def _quad_logdet(m, b):
-    """(b^T M^-1 b, log det M) for symmetric positive definite M, by one Cholesky factorisation."""
-    chol = jnp.linalg.cholesky(m)
-    y = jax.scipy.linalg.solve_triangular(chol, b, lower=True)
-    return jnp.sum(y * y), 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+def noise_forms(fac: WoodburyFactor, y):
+    """y^T C^-1 y for y (n,) (a scalar) or (n, p) (a p x p matrix), by the Woodbury identity with ``fac``."""
+    y2 = y[:, None] if y.ndim == 1 else y
+    m = fac.c.shape[0]
+    wy = fac.w[:, None] * y2
+    a_y = _epoch_sums(wy, fac.epoch, m)
+    y_ny = y2.T @ wy - a_y.T @ (fac.c[:, None] * a_y)
+    g_ny = fac.g.T @ wy - fac.a_g.T @ (fac.c[:, None] * a_y)
+    z = jax.scipy.linalg.solve_triangular(fac.chol, fac.q[:, None] * g_ny, lower=True)
+    out = y_ny - z.T @ z
+    return out[0, 0] if y.ndim == 1 else (out + out.T) / 2
+
+
+def _dense_columns(noise: NoiseModel, ecorr_var, phi):
+    """(dense basis, its prior variances, ECORR variance per epoch, epoch per TOA): the ECORR epochs stay
+    Sherman-Morrison blocks when disjoint, else their columns join the Fourier basis."""
+    fourier = noise.fourier_basis()
+    if noise.ecorr_disjoint:
+        return fourier, phi, ecorr_var, noise.ecorr_epoch()
+    n = fourier.shape[0]
+    return np.hstack([noise.ecorr_basis, fourier]), jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.zeros(n, int)
+
+
+def grouped_gram(noise: NoiseModel, y: np.ndarray, values) -> dict:
+    """What :func:`grouped_forms` needs for y (n, p), prepared once at the noise ``values`` (host arrays).
+
+    TOAs are grouped by the EFAC/EQUAD selectors that apply to them; per group, [y, dense, 1]^T W0 [y, dense, 1]
+    (W0: the weights at ``values``), and per (ECORR epoch, group) pair the sums of W0 [y, dense, 1]."""
+    sigma, _, _ = _unpack(noise, jnp.asarray(values, dtype=jnp.float64))
+    w0 = 1.0 / np.asarray(sigma) ** 2
+    masks = np.hstack([noise.efac_mask, noise.equad_mask]) > 0
+    _, group = np.unique(masks, axis=0, return_inverse=True)
+    group = group.ravel()
+    dense, _, _, epoch = _dense_columns(noise, jnp.zeros(len(noise.ecorr_groups)), jnp.zeros(0))
+    x = np.hstack([y, dense, np.ones((len(w0), 1))])
+    n_group = group.max() + 1
+    gram = np.stack([x[group == g].T @ (w0[group == g, None] * x[group == g]) for g in range(n_group)])
+    m = len(noise.ecorr_groups) if noise.ecorr_disjoint else 0
+    in_epoch = epoch < m
+    pairs, pair = np.unique(np.column_stack([epoch, group])[in_epoch], axis=0, return_inverse=True)
+    pair = pair.ravel()
+    pair_sum = np.zeros((len(pairs), x.shape[1]))
+    np.add.at(pair_sum, pair, w0[in_epoch, None] * x[in_epoch])
+    return {"group": group, "w0_sum": np.bincount(group, w0, n_group), "gram": gram,
+            "pair_epoch": pairs[:, 0], "pair_group": pairs[:, 1], "pair_sum": pair_sum,
+            "pair_w": np.bincount(pair, w0[in_epoch], len(pairs))}
+
+
+def grouped_forms(noise: NoiseModel, values, g: dict, p: int):
+    """y^T C~^-1 y (p, p) for the y (n, p) of :func:`grouped_gram`, at noise ``values`` (jittable, differentiable).
+
+    C~ is C with each selector group's white-noise weights scaled by one factor, the ratio of the group's
+    summed weights at ``values`` to those at the reference; ECORR and red/DM noise are exact.  A valid
+    covariance, so the result is positive definite, and it costs O(n + groups p^2 + epochs p^2), not
+    O(n p^2): the NUTS sampler's noise-conditional metric (where the weight spread within a group only
+    makes the metric approximate, never the posterior wrong)."""
+    sigma, ecorr_var, phi = _unpack(noise, jnp.asarray(values, dtype=jnp.float64))
+    n_group = g["gram"].shape[0]
+    scale = jax.ops.segment_sum(1.0 / sigma**2, g["group"], num_segments=n_group) / g["w0_sum"]
+    xnx = jnp.tensordot(scale, g["gram"], axes=1)
+    _, dense_phi, ecorr_var, _ = _dense_columns(noise, ecorr_var, phi)
+    m = ecorr_var.shape[0]
+    if m:
+        pair_scale = scale[g["pair_group"]]
+        a = jax.ops.segment_sum(pair_scale[:, None] * g["pair_sum"], g["pair_epoch"], num_segments=m)
+        s_e = jax.ops.segment_sum(pair_scale * g["pair_w"], g["pair_epoch"], num_segments=m)
+        xnx = xnx - a.T @ ((ecorr_var / (1.0 + ecorr_var * s_e))[:, None] * a)
+    q, chol = _scaled_cholesky(xnx[p:, p:], dense_phi)
+    z = jax.scipy.linalg.solve_triangular(chol, q[:, None] * xnx[p:, :p], lower=True)
+    out = xnx[:p, :p] - z.T @ z
+    return (out + out.T) / 2
 
 
 def noise_loglike(noise: NoiseModel, resid_s, values):
@@ -542,5 +637,5 @@ def noise_loglike(noise: NoiseModel, resid_s, values):
     log det C + log(1^T C^-1 1) with C without the offset, so it varies with the noise values
     correctly.  Constants (2 pi) are dropped.  Woodbury and Cholesky only: no n x n matrix.
     """
-    chi2, logdet = noise_chi2_logdet(noise, resid_s, values)
+    chi2, logdet = noise_chi2_logdet(noise, jnp.asarray(resid_s, dtype=jnp.float64), values)
     return -0.5 * (chi2 + logdet)
