@@ -27,9 +27,11 @@ Sampled noise (``sample_noise``): the white-noise (EFAC, log10 EQUAD/ECORR in se
 power-law (log10 amplitude, index) parameters of :func:`jugbayes.model.noise.noise_parameters` join
 the timing parameters, uniform within its ranges by default (enterprise's conventions: EFAC 0.01..10,
 log10 EQUAD/ECORR -8.5..-5, so log-uniform amplitudes; log10 A -20..-11; gamma 0..7).  The likelihood
-is then :func:`jugbayes.model.noise.noise_loglike`, with the noise-dependent log-determinants.  Their
-scales start as a guess (:data:`jugbayes.sample.priors.NOISE_SCALE`); :func:`laplace_whitening` then moves
-the start to the posterior mode and whitens by the Hessian there.
+is then :func:`jugbayes.model.noise.noise_loglike`'s, with the noise-dependent log-determinants.  The
+timing parameters' posterior width depends on the noise (red noise above all), so they are whitened at each
+noise value (:func:`conditional_timing_u`: the linearised GLS solution and covariance there, the map's
+log-Jacobian added); the noise coordinates start from a guess (:data:`jugbayes.sample.priors.NOISE_SCALE`)
+that :func:`laplace_whitening` moves to the mode of their Laplace-marginal density and whitens by its Hessian.
 Not combined with ``marginalize`` yet (the marginalised columns' log-determinant would depend on the
 noise); a free PHOFF is then held at its fit value (the likelihood marginalises the offset).
 
@@ -146,6 +148,29 @@ def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, guessed=N
     info = {"newton_steps": steps, "log_density_gain": float(value) - start_value,
             "clipped_directions": int(np.sum(raw < floor)), "curvature_range": [float(raw.min()), float(raw.max())]}
     return np.asarray(u0_j + w_j @ z), w @ (vec / np.sqrt(lam)), info
+
+
+def conditional_timing_u(xi, u_noise, a: dict, noise, transforms):
+    """(u, log |du/dxi| up to a constant): timing coordinates xi whitened given the noise (``sample_noise``).
+
+    The timing parameters' GLS covariance depends on the noise (on the red-noise amplitude above all:
+    up to ~300x in curvature for B1855+09 within 2.5 sd of log10 A), so a fixed metric meets a funnel.
+    Instead z_t = m(noise) + R^-T xi, with F = R R^T = D^T C~^-1 D and m = -F^-1 D^T C~^-1 r0 the
+    linearised GLS solution at this noise (D, r0: residual derivatives and residuals at the fit, in the
+    fit-whitened coordinates z_t, u_t = u0_t + W z_t; C~: :func:`jugbayes.model.noise.grouped_forms`, cheap
+    and close to C).  The posterior stays exact (the Jacobian -sum log diag R is added); xi is near N(0, I).
+    ``a``: u0, w (= W), prior (:meth:`Transforms.arrays`), grouped (:func:`jugbayes.model.noise.grouped_gram`
+    of [D, r0]).
+    """
+    kz_t = xi.shape[0]
+    k_t = a["w"].shape[0]
+    u_fit = a["u0"][:k_t]
+    noise_values = transforms.forward(jnp.concatenate([u_fit, u_noise]), a["prior"])[0][k_t:]
+    q = grouped_forms(noise, noise_values, a["grouped"], kz_t + 1)
+    chol = jnp.linalg.cholesky(q[:kz_t, :kz_t])
+    mean = -jax.scipy.linalg.cho_solve((chol, True), q[:kz_t, kz_t])
+    z_t = mean + jax.scipy.linalg.solve_triangular(chol.T, xi, lower=False)
+    return jnp.concatenate([u_fit + a["w"] @ z_t, u_noise]), -jnp.sum(jnp.log(jnp.diagonal(chol)))
 
 
 def linear_names(model, names, marginalize) -> tuple[str, ...]:
@@ -322,28 +347,11 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
         resid = model.residual_fn(p, a["like"]["data"])["time_s"]
         return -0.5 * (noise_forms(fac, resid) + fac.logdet) + log_prior
 
-    def conditional_u(xi, u_noise, a):
-        """(u, log |du/dxi|) for timing coordinates xi whitened given the noise (sample_noise).
-
-        The timing parameters' GLS covariance depends on the noise (on the red-noise amplitude above all:
-        up to ~300x in curvature for B1855+09 within 2.5 sd of log10 A), so a fixed metric meets a funnel.
-        Instead z_t = m(noise) + R^-T xi, with F = R R^T = D^T C~^-1 D and m = -F^-1 D^T C~^-1 r0 the
-        linearised GLS solution at this noise (D, r0: residual derivatives and residuals at the fit, in the
-        fit-whitened coordinates z_t; C~: :func:`jugbayes.model.noise.grouped_forms`, cheap and close to C).
-        The posterior stays exact (the Jacobian -sum log diag R is added); xi is near N(0, I)."""
-        u_fit = a["u0"][:k_t]
-        noise_values = transforms.forward(jnp.concatenate([u_fit, u_noise]), a["prior"])[0][k_t:]
-        q = grouped_forms(noise, noise_values, a["grouped"], kz_t + 1)
-        chol = jnp.linalg.cholesky(q[:kz_t, :kz_t])
-        mean = -jax.scipy.linalg.cho_solve((chol, True), q[:kz_t, kz_t])
-        z_t = mean + jax.scipy.linalg.solve_triangular(chol.T, xi, lower=False)
-        return jnp.concatenate([u_fit + a["w"] @ z_t, u_noise]), -jnp.sum(jnp.log(jnp.diagonal(chol)))
-
     def u_of(z, a):
         """(u, log |du/dz|): the sampler's coordinates z mapped to unconstrained u."""
         if not sample_noise:
             return a["u0"] + a["w"] @ z, 0.0
-        return conditional_u(z[:kz_t], a["u0"][k_t:] + a["w_noise"] @ z[kz_t:], a)
+        return conditional_timing_u(z[:kz_t], a["u0"][k_t:] + a["w_noise"] @ z[kz_t:], a, noise, transforms)
 
     laplace = None
     if sample_noise:
@@ -355,7 +363,7 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
         args.update(u0=jnp.asarray(u0), w=jnp.asarray(w_t), grouped=jax.tree.map(jnp.asarray, grouped))
 
         def noise_density(u_noise):
-            u, log_jac = conditional_u(jnp.zeros(kz_t), u_noise, args)
+            u, log_jac = conditional_timing_u(jnp.zeros(kz_t), u_noise, args, noise, transforms)
             return log_density_u(u, args) + log_jac
 
         u_noise, w_noise, laplace = laplace_whitening(noise_density, u0[k_t:], w_noise)

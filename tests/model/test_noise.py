@@ -15,8 +15,9 @@ from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, ROOT
 from jugbayes.errors import InputError
 from jugbayes.fit.wls import fit_wls
 from jugbayes.io import read_par, read_tim
-from jugbayes.model.noise import (build_noise, gls_chi2, noise_chi2_logdet, noise_for_model, noise_loglike,
-                                  noise_parameters, offset_marginal_factor, toa_sigma_and_basis)
+from jugbayes.model.noise import (build_noise, gls_chi2, grouped_forms, grouped_gram, noise_chi2_logdet,
+                                  noise_factor, noise_for_model, noise_forms, noise_loglike, noise_parameters,
+                                  offset_marginal_factor, toa_sigma_and_basis)
 from jugbayes.model.timing_model import build_model
 
 EXAMPLE = ROOT / "models" / "isolated_msp"
@@ -289,3 +290,54 @@ def test_fourier_gram_equals_the_direct_product(small):
     t_s = np.linspace(0.0, 3e8, 50) + 4.7e9
     other = fourier_basis(t_s, np.arange(1, 4) / 2.9e8)  # a second fundamental
     assert fourier_gram(fourier_basis(t_s, np.arange(1, 4) / 3e8), 2.0 * other) is None
+
+
+def _dense_forms(y, sigma_s, basis, phi):
+    """y^T C^-1 y with the offset marginalised (C^-1 projected off the constant), dense numpy."""
+    c = np.diag(sigma_s**2) + basis @ np.diag(phi) @ basis.T
+    one = np.ones(len(sigma_s))
+    ci_y, ci_1 = np.linalg.solve(c, y), np.linalg.solve(c, one)
+    return y.T @ ci_y - np.outer(one @ ci_y, one @ ci_y) / (one @ ci_1)
+
+
+def test_noise_forms_of_a_matrix_match_dense_evaluation(small):
+    """y^T C^-1 y for several columns at once (the sampler's conditional metric) against dense algebra."""
+    model, noise = small
+    rng = np.random.default_rng(8)
+    y = rng.standard_normal((len(model.toas), 5)) * 1e-6
+    values = _random_values(noise, rng)
+    got = np.asarray(noise_forms(noise_factor(noise, jnp.asarray(values)), jnp.asarray(y)))
+    sigma, phi = _with_values(noise, values)
+    _, basis, _ = toa_sigma_and_basis(noise, noise.toa_error_s * 1e6)
+    ref = _dense_forms(y, sigma, basis, phi)
+    assert np.abs(got - ref).max() < 1e-8 * np.abs(ref).max()
+
+
+def test_grouped_forms_exact_unless_equads_move(small):
+    """The per-selector-group weights scale exactly when only EFACs, ECORRs and red/DM noise change (EFAC
+    multiplies every error in its group); a changed EQUAD makes them approximate, still positive definite."""
+    model, noise = small
+    rng = np.random.default_rng(9)
+    y = rng.standard_normal((len(model.toas), 4)) * 1e-6
+    params = noise_parameters(noise)
+    ref_values = np.array([p.value for p in params])
+    g = grouped_gram(noise, y, ref_values)
+    forms = jax.jit(lambda v, gg: grouped_forms(noise, v, gg, 4))
+    moved = ref_values.copy()
+    for i, p in enumerate(params):
+        if p.kind != "equad":
+            moved[i] = p.value + (0.3 if p.kind == "efac" else 0.4)
+    _, basis, _ = toa_sigma_and_basis(noise, noise.toa_error_s * 1e6)
+    for values in (ref_values, moved):
+        sigma, phi = _with_values(noise, values)
+        ref = _dense_forms(y, sigma, basis, phi)
+        assert np.abs(np.asarray(forms(jnp.asarray(values), g)) - ref).max() < 1e-8 * np.abs(ref).max()
+    equad_moved = moved.copy()
+    for i, p in enumerate(params):
+        if p.kind == "equad":
+            equad_moved[i] = -6.0  # 1 us: larger than most TOA errors
+    sigma, phi = _with_values(noise, equad_moved)
+    ref = _dense_forms(y, sigma, basis, phi)
+    got = np.asarray(forms(jnp.asarray(equad_moved), g))
+    assert np.all(np.linalg.eigvalsh(got) > 0)
+    assert 0.5 < np.linalg.det(got) ** 0.25 / np.linalg.det(ref) ** 0.25 < 2.0

@@ -312,3 +312,50 @@ def test_data_sets_of_one_structure_share_the_compiled_sampler(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     first, new = (int(x) for x in res.stdout.split()[1::2])
     assert first > 10 and new == 0, res.stdout
+
+
+def test_noise_conditional_timing_map_adds_its_log_jacobian(tmp_path, monkeypatch):
+    """With --sample-noise the timing coordinates are whitened at each noise value; the log |du/dxi| the
+    sampler adds must be autodiff's log |det| of that map, up to the constant of the fixed fit whitening, at
+    any point and any noise value (else the posterior would be wrong, not only the metric)."""
+    import jax
+    import jax.numpy as jnp
+    import numpyro.infer
+
+    from jugbayes.sample import nuts
+
+    noise_lines = "T2EFAC -fe A 1.4\nT2EFAC -fe B 1.4\nECORR -fe A 0.1\nECORR -fe B 0.1\n"
+    par, tim = isolated_files(tmp_path, noise=noise_lines, epochs=8)
+    model = _simulated_model(par, tim, seed=3)
+    noise = noise_for_model(model)
+    fit = fit_wls(model, noise=noise)
+    seen = {}
+    real = nuts.conditional_timing_u
+
+    def spy(xi, u_noise, a, noise_model, transforms):
+        seen.update(a=a, noise=noise_model, transforms=transforms)
+        return real(xi, u_noise, a, noise_model, transforms)
+
+    class Reached(Exception):
+        pass
+
+    def stop(self, *args, **kwargs):
+        raise Reached
+
+    monkeypatch.setattr(nuts, "conditional_timing_u", spy)
+    monkeypatch.setattr(numpyro.infer.MCMC, "run", stop)
+    with pytest.raises(Reached):
+        sample_nuts(model, fit, noise, chains=1, warmup=1, samples=1, sample_noise=True)
+    a = {k: v for k, v in seen["a"].items()}
+    k_t, kz_t = a["w"].shape
+    assert k_t == kz_t  # nothing degenerate here, so the map is square
+    rng = np.random.default_rng(4)
+    gaps = []
+    for _ in range(4):
+        xi = jnp.asarray(rng.standard_normal(kz_t))
+        u_noise = a["u0"][k_t:] + jnp.asarray(rng.standard_normal(len(a["u0"]) - k_t))
+        u_t = lambda x: real(x, u_noise, a, seen["noise"], seen["transforms"])[0][:k_t]  # noqa: E731
+        log_det = np.linalg.slogdet(np.asarray(jax.jacfwd(u_t)(xi)))[1]
+        log_jac = float(real(xi, u_noise, a, seen["noise"], seen["transforms"])[1])
+        gaps.append(log_det - log_jac)
+    assert np.ptp(gaps) < 1e-8 and gaps[0] == pytest.approx(np.linalg.slogdet(np.asarray(a["w"]))[1], abs=1e-8)
