@@ -2,8 +2,9 @@
 
 The log-density is the one ``jugbayes.sample.nuts`` integrates: the GLS marginal likelihood through the
 shared residual function, in the coordinates whitened by the fit covariance (noise fixed: Woodbury over the
-ECORR/red-noise basis, factorised once; noise sampled: ``model.noise.noise_loglike``).  Best of ``--repeat``
-after compilation.  The full sampling run is the CLI, timed as it is:
+ECORR/red-noise basis, factorised once; noise sampled: ``model.noise.noise_loglike``).  A third line times
+the sampler's own potential with sampled noise (NumPyro's, taken from ``sample_nuts`` as it would start
+sampling: ``noise_loglike`` plus the noise-conditional timing metric).  Best of ``--repeat`` after compilation.  The full sampling run is the CLI, timed as it is:
 
     /usr/bin/time -v jugbayes fit PAR TIM --method nuts --chains 4 --warmup 1000 --samples 1000 --outdir DIR
 
@@ -81,6 +82,42 @@ def main(argv=None) -> None:
           f"directions), {noise.basis().shape[1]} noise-basis columns")
     print(f"  log-density + gradient, noise fixed:   {t_fixed * 1e3:.2f} ms")
     print(f"  log-density + gradient, noise sampled: {t_sampled * 1e3:.2f} ms ({len(nparams)} noise parameters)")
+    potential, point = _sampler_potential(model, fit, noise)
+    t_potential = _best(lambda: potential(point), args.repeat)
+    print(f"  the sampler's potential + gradient, noise sampled (conditional timing metric): {t_potential * 1e3:.2f} ms")
+
+
+def _sampler_potential(model, fit, noise):
+    """(jitted value-and-gradient of NumPyro's potential, a start point) exactly as ``sample_nuts`` would
+    sample with ``sample_noise``: its MCMC.run is intercepted to take the model and arguments."""
+    import jax
+    import jax.numpy as jnp
+    import numpyro.infer
+    from numpyro.infer.util import potential_energy
+
+    from jugbayes.sample.nuts import sample_nuts
+
+    taken = {}
+
+    class _Taken(Exception):
+        pass
+
+    def take(self, key, model_args, **kwargs):
+        taken.update(model=self.sampler.model, args=model_args)
+        raise _Taken
+
+    real_run = numpyro.infer.MCMC.run
+    numpyro.infer.MCMC.run = take
+    try:
+        sample_nuts(model, fit, noise, chains=1, warmup=1, samples=1, sample_noise=True)
+    except _Taken:
+        pass
+    finally:
+        numpyro.infer.MCMC.run = real_run
+    a = taken["args"]
+    k = a["w"].shape[1] + a["w_noise"].shape[1]
+    fn = jax.jit(jax.value_and_grad(lambda z, aa: potential_energy(taken["model"], (aa,), {}, {"z": z})))
+    return (lambda z: fn(z, a)), jnp.zeros(k)
 
 
 if __name__ == "__main__":
