@@ -154,7 +154,8 @@ def conditional_timing_u(xi, u_noise, a: dict, noise, transforms):
     """(u, log |du/dxi| up to a constant): timing coordinates xi whitened given the noise (``sample_noise``).
 
     The timing parameters' GLS covariance depends on the noise (on the red-noise amplitude above all:
-    up to ~300x in curvature for B1855+09 within 2.5 sd of log10 A), so a fixed metric meets a funnel.
+    two orders of magnitude in curvature for B1855+09 within 2.5 sd of log10 A, by autodiff Hessians),
+    so a fixed metric meets a funnel.
     Instead z_t = m(noise) + R^-T xi, with F = R R^T = D^T C~^-1 D and m = -F^-1 D^T C~^-1 r0 the
     linearised GLS solution at this noise (D, r0: residual derivatives and residuals at the fit, in the
     fit-whitened coordinates z_t, u_t = u0_t + W z_t; C~: :func:`jugbayes.model.noise.grouped_forms`, cheap
