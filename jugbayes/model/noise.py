@@ -504,15 +504,9 @@ def noise_factor(noise: NoiseModel, values) -> WoodburyFactor:
         raise ValueError("this NoiseModel has no TOA errors; build it with build_noise")
     values = jnp.asarray(values, dtype=jnp.float64)
     sigma, ecorr_var, phi = _unpack(noise, values)
-    fourier = noise.fourier_basis()
-    n = len(noise.toa_error_s)
-    if noise.ecorr_disjoint:  # ECORR blocks are inverted exactly (one rank-1 update per epoch)
-        dense, dense_phi, gram = jnp.asarray(fourier), phi, noise.gram()
-        epoch = noise.ecorr_epoch()  # no ECORR: every TOA in the (empty) 'no epoch' slot 0 = m
-    else:  # overlapping ECORR selectors: their epoch columns join the Woodbury update instead
-        dense = jnp.asarray(np.hstack([noise.ecorr_basis, fourier]))
-        dense_phi, ecorr_var, epoch, gram = jnp.concatenate([ecorr_var, phi]), jnp.zeros(0), np.full(n, 0), None
-    return _factor(sigma, jnp.asarray(epoch), ecorr_var, dense, dense_phi, gram)
+    dense, dense_phi, ecorr_var, epoch = _dense_columns(noise, ecorr_var, phi)
+    gram = noise.gram() if noise.ecorr_disjoint else None  # the moments cover Fourier columns only
+    return _factor(sigma, jnp.asarray(epoch), ecorr_var, jnp.asarray(dense), dense_phi, gram)
 
 
 def _epoch_sums(x, epoch, m):
@@ -570,7 +564,8 @@ def noise_forms(fac: WoodburyFactor, y):
 
 def _dense_columns(noise: NoiseModel, ecorr_var, phi):
     """(dense basis, its prior variances, ECORR variance per epoch, epoch per TOA): the ECORR epochs stay
-    Sherman-Morrison blocks when disjoint, else their columns join the Fourier basis."""
+    Sherman-Morrison blocks (inverted exactly, one rank-1 update each) when disjoint, else their columns join
+    the Fourier basis.  Without ECORR every TOA sits in the empty 'no epoch' slot 0 = m."""
     fourier = noise.fourier_basis()
     if noise.ecorr_disjoint:
         return fourier, phi, ecorr_var, noise.ecorr_epoch()

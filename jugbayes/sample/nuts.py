@@ -56,7 +56,7 @@ import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.errors import JugbayesError
-from jugbayes.model.noise import grouped_forms, grouped_gram, noise_factor, noise_forms
+from jugbayes.model.noise import grouped_forms, grouped_gram, noise_loglike
 
 enable_x64()
 
@@ -94,7 +94,7 @@ def _whitening(cov: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
     return sd[:, None] * vecs[:, keep] * np.sqrt(vals[keep])
 
 
-def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, guessed=None, max_steps: int = 20,
+def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, max_steps: int = 20,
                       floor: float = LAPLACE_FLOOR):
     """Move the start to the posterior mode and whiten by the Hessian there (a Laplace approximation).
 
@@ -102,13 +102,10 @@ def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, guessed=N
     the log-density does not fall), then ``w <- w V diag(lambda)^-1/2`` from the Hessian H = V diag(lambda)
     V^T at the mode, so NUTS meets unit curvature in every direction.  Needed when some scales are only
     guesses (sampled noise parameters); ``floor`` bounds how far a flat direction's scale may grow (a factor
-    ``floor**-0.5`` over the guess).  ``guessed``: the z indices whose scale is a guess; the Hessian's rows
-    and columns are computed for those only, the other directions (already whitened by the fit covariance)
-    keep unit curvature among themselves.  Returns (u0, w, info).
+    ``floor**-0.5`` over the guess).  Returns (u0, w, info).
     """
     w_j, u0_j = jnp.asarray(w), jnp.asarray(u0)
     k = w.shape[1]
-    cols = np.arange(k) if guessed is None else np.asarray(guessed, dtype=int)
 
     def f(z):
         return log_density_u(u0_j + w_j @ z)
@@ -118,8 +115,7 @@ def laplace_whitening(log_density_u, u0: np.ndarray, w: np.ndarray, *, guessed=N
     @jax.jit
     def neg_hessian(z):
         hvp = lambda v: -jax.jvp(jax.grad(f), (z,), (v,))[1]  # noqa: E731
-        rows = jax.lax.map(hvp, jnp.eye(k)[cols], batch_size=8)  # H[cols, :]
-        h = jnp.eye(k).at[cols, :].set(rows).at[:, cols].set(rows.T)
+        h = jax.lax.map(hvp, jnp.eye(k), batch_size=8)
         return (h + h.T) / 2
 
     def eig(z):
@@ -344,9 +340,7 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
         p = like.params(theta[:k_t], rest, a["like"])
         if not sample_noise:
             return like.loglike(p, a["like"]) + log_prior
-        fac = noise_factor(noise, theta[k_t:])
-        resid = model.residual_fn(p, a["like"]["data"])["time_s"]
-        return -0.5 * (noise_forms(fac, resid) + fac.logdet) + log_prior
+        return noise_loglike(noise, model.residual_fn(p, a["like"]["data"])["time_s"], theta[k_t:]) + log_prior
 
     def u_of(z, a):
         """(u, log |du/dz|): the sampler's coordinates z mapped to unconstrained u."""
