@@ -115,10 +115,6 @@ def test_study_with_nuts(small_config, tmp_path):
     assert all(0.7 < parity[n] < 1.3 for n in ("F0", "F1", "DM")), parity
 
 
-def _affinity_of_worker(_):
-    return sorted(os.sched_getaffinity(0))
-
-
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
 def test_workers_are_pinned_to_disjoint_cores():
     from concurrent.futures import ProcessPoolExecutor
@@ -132,7 +128,7 @@ def test_workers_are_pinned_to_disjoint_cores():
     q = ctx.Queue()
     q.put(groups[-1])
     with ProcessPoolExecutor(1, mp_context=ctx, initializer=runner_mod._init_worker, initargs=(False, q)) as pool:
-        assert pool.submit(_affinity_of_worker, 0).result() == sorted(groups[-1])
+        assert sorted(pool.submit(os.sched_getaffinity, 0).result()) == sorted(groups[-1])
 
 
 def test_parallel_workers_and_cli(small_config, tmp_path, capsys):
