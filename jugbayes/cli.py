@@ -183,7 +183,7 @@ def _run_nuts(args, model, fit, noise) -> None:
     settings = sampler_settings(config, chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed,
                                 dense_mass=args.dense_mass)
     result = sample_nuts(model, fit, noise, **settings, config=config, marginalize=args.marginalize or (),
-                         sample_noise=args.sample_noise, progress=not args.no_progress)
+                         sample_noise=args.sample_noise, progress=not args.no_progress, workers=args.workers)
     _write_posterior(args, model, fit, noise, result, outdir)
 
 
@@ -406,8 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "red/DM-noise (log10 amplitude, index) parameters too, with enterprise's default priors")
     p.add_argument("--dense-mass", action="store_true", default=None,
                    help="nuts: adapt a dense mass matrix (on top of the WLS whitening)")
-    p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default, also when "
-                   "stderr is a log file; NumPyro hides it when $CI is set)")
+    p.add_argument("--workers", type=int, metavar="K", help="nuts: processes the chains run in, each on its own "
+                   "cores (default: one per CPU core, at most one per chain; 1: one after another in this process)")
+    p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default)")
     p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here")
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
@@ -484,30 +485,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _cpu_device_per_chain(chains: int) -> None:
-    """One XLA CPU device per NUTS chain, each on one thread, so NumPyro runs the chains in parallel on the cores.
-
-    NGC6440E, 4 chains x 1500 on 2 cores: 5 s in parallel against 15 s vectorized (one while-loop waits
-    for the slowest chain).  Each device would otherwise start its own pool of intra-op threads (4 chains
-    on 2 cores: load average 5); one thread each lets the operating system share the cores between the
-    chains.  Possible only before JAX first computes; when main() runs in a process that already did
-    (tests), the chains share one device.
-    """
-    import os
-
-    import jax
-
-    from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
-
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "intra_op_parallelism_threads" not in flags and "xla_cpu_multi_thread_eigen" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {SINGLE_THREAD_XLA_FLAGS}".strip()
-    try:
-        jax.config.update("jax_num_cpu_devices", max(1, int(chains)))
-    except RuntimeError:
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jugbayes`` console script."""
     args = build_parser().parse_args(argv)
@@ -516,8 +493,6 @@ def main(argv: list[str] | None = None) -> int:
         from jugbayes.config import enable_compilation_cache
 
         enable_compilation_cache()
-    if args.command == "fit" and args.method == "nuts":
-        _cpu_device_per_chain(args.chains or 4)  # None: the --config file or the default (4) decides
     try:
         return args.func(args)
     except JugbayesError as exc:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 
-# XLA on the CPU with one thread per device: set before JAX starts, where the parallelism is elsewhere
-# (one device per NUTS chain; one worker process per validation data set).
+# XLA on the CPU with one thread: set before JAX starts in worker processes, where the parallelism is across
+# processes (NUTS chains, validation data sets; :mod:`jugbayes.processes`).
 SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 

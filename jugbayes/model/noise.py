@@ -527,7 +527,7 @@ def _factor(sigma, epoch, ecorr_var, dense, phi, gram=None) -> WoodburyFactor:
     w = 1.0 / sigma**2
     g = jnp.hstack([dense, jnp.ones((sigma.shape[0], 1))])
     s_e = _epoch_sums(w, epoch, m)
-    c = ecorr_var / (1.0 + ecorr_var * s_e)
+    c = _sherman_morrison(ecorr_var, s_e)
     a_g = _epoch_sums(w[:, None] * g, epoch, m)
     g_wg = gram(w) if gram is not None else g.T @ (w[:, None] * g)
     g_ng = g_wg - a_g.T @ (c[:, None] * a_g)
@@ -537,6 +537,11 @@ def _factor(sigma, epoch, ecorr_var, dense, phi, gram=None) -> WoodburyFactor:
               + 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol))) + jnp.sum(jnp.log1p(phi * jnp.diagonal(g_ng)[:k]))
               + jnp.log(g_ng[k, k]))
     return WoodburyFactor(w, epoch, c, g, a_g, q, chol, logdet)
+
+
+def _sherman_morrison(ecorr_var, s_e):
+    """c_e with (W^-1 + J_e 1 1^T)^-1 = W - c_e (W 1)(W 1)^T in each ECORR epoch e (s_e = 1^T W 1 there)."""
+    return ecorr_var / (1.0 + ecorr_var * s_e)
 
 
 def _scaled_cholesky(g_ng, phi):
@@ -616,7 +621,7 @@ def grouped_forms(noise: NoiseModel, values, g: dict, p: int):
         pair_scale = scale[g["pair_group"]]
         a = jax.ops.segment_sum(pair_scale[:, None] * g["pair_sum"], g["pair_epoch"], num_segments=m)
         s_e = jax.ops.segment_sum(pair_scale * g["pair_w"], g["pair_epoch"], num_segments=m)
-        xnx = xnx - a.T @ ((ecorr_var / (1.0 + ecorr_var * s_e))[:, None] * a)
+        xnx = xnx - a.T @ (_sherman_morrison(ecorr_var, s_e)[:, None] * a)
     q, chol = _scaled_cholesky(xnx[p:, p:], dense_phi)
     z = jax.scipy.linalg.solve_triangular(chol, q[:, None] * xnx[p:, :p], lower=True)
     out = xnx[:p, :p] - z.T @ z

@@ -81,6 +81,11 @@ class TimingModel:
     binary_values: dict = field(default_factory=dict, repr=False)
     toas: TOAs | None = field(default=None, repr=False)  # the TOAs as given (``prep`` adds the TZR row)
 
+    def __getstate__(self) -> dict:
+        """Pickled (to NUTS chain workers) without the per-process caches other modules attach (``_`` names:
+        compiled fitter programs, noise factors)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
     def zero_params(self) -> dict:
         return {name: jnp.float64(0.0) for name in self.names}
 

@@ -16,58 +16,25 @@ by the Gaussian prior, so the ranks are those of the same posterior (prior x lik
 from __future__ import annotations
 
 import json
-import os
 import time
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
 from jugbayes.errors import JugbayesError
+from jugbayes.processes import spawn_pool, usable_cores
 from jugbayes.validate.config import StudyConfig
 
-_THREAD_ENV = {"XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS,
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def _core_groups(workers: int) -> list[tuple[int, ...]] | None:
-    """Disjoint sets of the cores this process may use, one per worker, or None where the platform cannot pin
-    (no ``os.sched_setaffinity``) or there are more workers than cores.
-
-    XLA:CPU keeps helper threads beside a "single-threaded" computation (about 1.8 cores per process), and two
-    unpinned JAX processes on 2 cores then run 3-4x slower each (the sampled-noise NUTS step: ~70 ms against
-    19-21 ms pinned); CPU affinity is what bounds JAX's threads (jax-ml/jax#1539)."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    if workers > len(cores):
-        return None
-    return [tuple(cores[i::workers]) for i in range(workers)]
-
-
-def _pin(cores_queue) -> None:
-    """Restrict this process to the next free core set in ``cores_queue`` (none left: unrestricted)."""
-    import queue
-
-    try:
-        os.sched_setaffinity(0, cores_queue.get_nowait())
-    except (queue.Empty, OSError):
-        pass
-
-
-def _init_worker(cache: bool = False, cores_queue=None) -> None:
-    """Each worker process uses one thread (the parallelism is across data sets); set before JAX loads.
+def _init_worker(cache: bool = False) -> None:
+    """Each worker process uses one thread, on its own cores (:func:`jugbayes.processes.spawn_pool`); the
+    parallelism is across data sets.
 
     ``cache``: keep compiled programs on disk (:func:`jugbayes.config.enable_compilation_cache`): the data
     sets share one structure, so after the first each worker loads the fitter's and the sampler's programs
-    instead of compiling them again (the sampler takes the data as arguments).  ``cores_queue``: core sets
-    from :func:`_core_groups`, one taken per worker."""
+    instead of compiling them again (the sampler takes the data as arguments)."""
     import warnings
 
-    if cores_queue is not None:
-        _pin(cores_queue)
-    os.environ.update(_THREAD_ENV)
     warnings.simplefilter("ignore")
     if cache:
         from jugbayes.config import enable_compilation_cache
@@ -225,7 +192,7 @@ def run_dataset(cfg_json: str, reference: dict, index: int) -> dict:
         from jugbayes.sample.nuts import sample_nuts
 
         res = sample_nuts(model, fit, noise, chains=cfg.nuts_chains, warmup=cfg.nuts_warmup,
-                          samples=cfg.nuts_samples, seed=int(rng.integers(2**31)))
+                          samples=cfg.nuts_samples, seed=int(rng.integers(2**31)), share_compiled=True)
         samples = np.asarray(res.samples)[..., [res.names.index(n) for n in names]]
         record["nuts"] = _nuts_block(samples, truth, prior_sd, rng, cfg)
         record["nuts"]["flat_sd"] = samples.reshape(-1, len(names)).std(axis=0, ddof=1).tolist()
@@ -277,8 +244,7 @@ def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = Non
 
     ``cache``: worker processes keep compiled programs on disk (the CLI turns it on; with one worker the
     calling process's setting applies)."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
+    from concurrent.futures import as_completed
 
     from tqdm.auto import tqdm
 
@@ -288,7 +254,7 @@ def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = Non
     reference = _prepare_outdir(cfg, outdir)
     todo = [i for i in range(cfg.n_datasets) if not dataset_path(outdir, i).exists()]
     cfg_json = json.dumps(cfg.to_dict())
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    workers = max(1, min(workers or usable_cores(), len(todo) or 1))
     bar = tqdm(total=cfg.n_datasets, initial=cfg.n_datasets - len(todo), desc="data sets", unit="set",
                disable=not progress)
     if workers == 1:
@@ -296,13 +262,7 @@ def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = Non
             _write_json(dataset_path(outdir, i), run_dataset(cfg_json, reference, i))
             bar.update()
     elif todo:
-        ctx, groups, cores_queue = get_context("spawn"), _core_groups(workers), None
-        if groups:
-            cores_queue = ctx.Queue()
-            for g in groups:
-                cores_queue.put(g)
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(cache, cores_queue)) as pool:
+        with spawn_pool(workers, _init_worker, (cache,)) as pool:
             futures = {pool.submit(_run_in_worker, cfg_json, reference, i): i for i in todo}
             for fut in as_completed(futures):
                 _write_json(dataset_path(outdir, futures[fut]), fut.result())

@@ -107,10 +107,32 @@ def test_inference_data_in_par_units(ngc):
     assert (summary["r_hat"] < 1.01).all() and (summary["ess_bulk"] > 400).all()
 
 
-def test_same_seed_same_samples(ngc):
+def test_same_seed_same_samples_whichever_process_runs_the_chains(ngc, capsys):
+    """The fixture ran 4 chains one after another in this process; 2 of them again in 2 pinned worker processes
+    (with the progress bar fed through their queue) give the same draws bit for bit: chain c's key depends only
+    on the seed and c, not on the number of chains or where they ran."""
     model, fit, post = ngc
-    again = sample_nuts(model, fit, chains=4, warmup=500, samples=1000, seed=1)
-    np.testing.assert_array_equal(again.samples, post.samples)
+    again = sample_nuts(model, fit, chains=2, warmup=500, samples=1000, seed=1, workers=2, progress=True)
+    np.testing.assert_array_equal(again.samples, post.samples[:2])
+    for key, value in again.sample_stats.items():
+        np.testing.assert_array_equal(value, post.sample_stats[key][:2])
+    assert "3000/3000" in capsys.readouterr().err  # every iteration of both chains reached the bar
+
+
+def test_merged_chains_come_back_in_index_order():
+    from jugbayes.sample.chains import merge_chains
+    from jugbayes.sample.nuts import NutsResult
+
+    def part(chains):  # each draw holds its chain index
+        values = np.array(chains, dtype=float)[:, None, None] * np.ones((1, 3, 2))
+        return NutsResult(("A", "B"), values, {"diverging": values[..., 0] > 99}, np.eye(2), np.zeros(2),
+                          linear_mean=values[..., :1])
+
+    merged = merge_chains([part((0, 2, 4)), part((1, 3))], [(0, 2, 4), (1, 3)])
+    assert merged.samples.shape == (5, 3, 2) and merged.linear_mean.shape == (5, 3, 1)
+    np.testing.assert_array_equal(merged.samples[:, 0, 0], np.arange(5))
+    np.testing.assert_array_equal(merged.linear_mean[:, 0, 0], np.arange(5))
+    assert merged.sample_stats["diverging"].shape == (5, 3)
 
 
 def test_whitening_is_unit_free_and_drops_degenerate_directions():
@@ -291,7 +313,8 @@ seen = []
 for seed in (1, 2):
     model = build_model(par, simulate(par, tim, seed=seed))
     noise = noise_for_model(model)
-    sample_nuts(model, fit_wls(model, tuple(model.free), noise=noise), noise, chains=2, warmup=20, samples=20, seed=seed)
+    sample_nuts(model, fit_wls(model, tuple(model.free), noise=noise), noise, chains=2, warmup=20, samples=20, seed=seed,
+                share_compiled=True)
     seen.append({p.name for p in cache.iterdir()})
 print("first", len(seen[0]), "new", len(seen[1] - seen[0]))
 """

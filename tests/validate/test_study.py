@@ -115,22 +115,6 @@ def test_study_with_nuts(small_config, tmp_path):
     assert all(0.7 < parity[n] < 1.3 for n in ("F0", "F1", "DM")), parity
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
-def test_workers_are_pinned_to_disjoint_cores():
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    cores = sorted(os.sched_getaffinity(0))
-    assert runner_mod._core_groups(len(cores) + 1) is None
-    groups = runner_mod._core_groups(min(2, len(cores)))
-    assert sorted(c for g in groups for c in g) == cores  # disjoint, and every allowed core used
-    ctx = get_context("spawn")
-    q = ctx.Queue()
-    q.put(groups[-1])
-    with ProcessPoolExecutor(1, mp_context=ctx, initializer=runner_mod._init_worker, initargs=(False, q)) as pool:
-        assert sorted(pool.submit(os.sched_getaffinity, 0).result()) == sorted(groups[-1])
-
-
 def test_parallel_workers_and_cli(small_config, tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["validate", str(small_config), "--outdir", str(out), "--n", "2", "--workers", "2", "--no-progress"])

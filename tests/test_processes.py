@@ -1,0 +1,44 @@
+"""Worker processes: pinned to disjoint cores, one XLA thread each."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from jugbayes import processes
+from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
+
+
+def test_core_groups_are_disjoint_and_cover_the_allowed_cores():
+    cores = sorted(os.sched_getaffinity(0))
+    assert processes.core_groups(len(cores) + 1) is None
+    for n in range(1, len(cores) + 1):
+        groups = processes.core_groups(n)
+        assert len(groups) == n
+        assert sorted(c for g in groups for c in g) == cores
+
+
+def test_a_worker_is_pinned_to_its_group_with_one_xla_thread():
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    cores = sorted(os.sched_getaffinity(0))
+    groups = processes.core_groups(min(2, len(cores)))
+    ctx = get_context("spawn")
+    q = ctx.Queue()
+    q.put(groups[-1])
+    # The submitted functions are the standard library's: a spawned worker cannot import a test module's.
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=processes._init, initargs=(q, None, ())) as pool:
+        assert sorted(pool.submit(os.sched_getaffinity, 0).result()) == sorted(groups[-1])
+        assert pool.submit(os.getenv, "XLA_FLAGS").result() == SINGLE_THREAD_XLA_FLAGS
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+def test_spawn_pool_workers_each_get_one_group():
+    groups = [set(g) for g in processes.core_groups(2)]
+    with processes.spawn_pool(2, None) as pool:
+        seen = [set(pool.submit(os.sched_getaffinity, 0).result()) for _ in range(4)]
+    assert all(s in groups for s in seen)
