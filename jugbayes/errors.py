@@ -22,6 +22,9 @@ class InputError(JugbayesError):
         self.problem = problem
         super().__init__(str(self))
 
+    def __reduce__(self):  # rebuilt from its fields when raised in a worker process and pickled back
+        return type(self), (self.path, self.line, self.problem)
+
     def __str__(self) -> str:
         where = self.path or "<input>"
         if self.line is not None:

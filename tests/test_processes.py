@@ -9,9 +9,10 @@ import pytest
 from jugbayes import processes
 from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
+needs_affinity = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
 
 
+@needs_affinity
 def test_core_groups_are_disjoint_and_cover_the_allowed_cores():
     cores = sorted(os.sched_getaffinity(0))
     assert processes.core_groups(len(cores) + 1) is None
@@ -21,6 +22,7 @@ def test_core_groups_are_disjoint_and_cover_the_allowed_cores():
         assert sorted(c for g in groups for c in g) == cores
 
 
+@needs_affinity
 def test_a_worker_is_pinned_to_its_group_with_one_xla_thread():
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -36,9 +38,20 @@ def test_a_worker_is_pinned_to_its_group_with_one_xla_thread():
         assert pool.submit(os.getenv, "XLA_FLAGS").result() == SINGLE_THREAD_XLA_FLAGS
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+@needs_affinity
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: ())(0)) < 2, reason="needs two cores")
 def test_spawn_pool_workers_each_get_one_group():
     groups = [set(g) for g in processes.core_groups(2)]
     with processes.spawn_pool(2, None) as pool:
         seen = [set(pool.submit(os.sched_getaffinity, 0).result()) for _ in range(4)]
     assert all(s in groups for s in seen)
+
+
+def test_input_errors_survive_the_trip_back_from_a_worker():
+    """A worker's exception reaches the parent pickled; an InputError must keep its file, line and message."""
+    import pickle
+
+    from jugbayes.errors import InputError
+
+    back = pickle.loads(pickle.dumps(InputError("a.par", 7, "bad value")))
+    assert isinstance(back, InputError) and (back.path, back.line, str(back)) == ("a.par", 7, "a.par:7: bad value")
