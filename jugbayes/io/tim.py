@@ -210,7 +210,7 @@ def _parse_tempo2(line: str) -> _Row:
     flags = {}
     for key, value in zip(rest[::2], rest[1::2]):
         k = key[1:] if key.startswith("-") else key
-        if not _FLAG_KEY_RE.match(k) or numbers.is_float(key):
+        if not _FLAG_KEY_RE.match(k):  # a name starts with a letter or _: "-1.5" is a misplaced number, "-nan" a flag
             raise ValueError(f"{key!r} is not a valid flag name")
         if k.lower() in _RESERVED_FLAGS:
             raise ValueError(f"flag {key!r} would overwrite a TOA column")
