@@ -13,25 +13,24 @@ from __future__ import annotations
 _WORKER: dict = {}
 
 
-def sample_in_workers(model, fit, noise, *, chains: int, workers: int, progress: bool, **kw):
-    """:func:`jugbayes.sample.nuts.sample_nuts` with its chains spread over ``workers`` pinned processes."""
+def sample_in_workers(model, fit, noise, *, chains: int, workers: int, report=None, **kw):
+    """:func:`jugbayes.sample.nuts.sample_nuts` with its chains spread over ``workers`` pinned processes;
+    ``report(n)`` (here, on a thread of this process) as the chains finish n more iterations."""
     import pickle
     import threading
     import warnings
     from multiprocessing import get_context
 
     import jax
-    from tqdm.auto import tqdm
 
     from jugbayes.processes import spawn_pool
 
     payload = pickle.dumps((model, fit, noise, kw), protocol=pickle.HIGHEST_PROTOCOL)
     cache = jax.config.jax_compilation_cache_dir is not None
-    queue = get_context("spawn").Queue() if progress else None
-    bar = tqdm(total=chains * (kw["warmup"] + kw["samples"]), desc=f"NUTS, {chains} chains in {workers} processes",
-               unit="it", disable=not progress)
-    drain = threading.Thread(target=_drain, args=(queue, bar), daemon=True) if queue is not None else None
-    if drain is not None:
+    queue = drain = None
+    if report is not None:
+        queue = get_context("spawn").Queue()
+        drain = threading.Thread(target=_drain, args=(queue, report), daemon=True)
         drain.start()
     groups = [tuple(range(j, chains, workers)) for j in range(workers)]
     try:
@@ -41,7 +40,6 @@ def sample_in_workers(model, fit, noise, *, chains: int, workers: int, progress:
         if queue is not None:
             queue.put(None)
             drain.join()
-        bar.close()
     seen = set()
     for _, caught in outcomes:
         for category, message in caught:
@@ -69,9 +67,9 @@ def merge_chains(parts, groups):
                                linear_mean=linear_mean)
 
 
-def _drain(queue, bar) -> None:
+def _drain(queue, report) -> None:
     while (done := queue.get()) is not None:
-        bar.update(done)
+        report(done)
 
 
 def _init_worker(payload: bytes, queue, cache: bool) -> None:

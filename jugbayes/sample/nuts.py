@@ -332,16 +332,17 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
 
     kw = dict(warmup=warmup, samples=samples, seed=seed, prior_sigmas=prior_sigmas, config=config,
               marginalize=marginalize, dense_mass=dense_mass, sample_noise=sample_noise, share_compiled=share_compiled)
-    workers = max(1, min(int(workers or usable_cores()), chains))
-    if workers > 1:
-        from jugbayes.sample.chains import sample_in_workers
-
-        return sample_in_workers(model, fit, noise, chains=chains, workers=workers, progress=progress, **kw)
     from tqdm.auto import tqdm
 
-    with tqdm(total=chains * (warmup + samples), desc=f"NUTS, {chains} chain{'s' * (chains > 1)}", unit="it",
-              disable=not progress) as bar:
-        return sample_chains(model, fit, noise, tuple(range(chains)), report=bar.update if progress else None, **kw)
+    workers = max(1, min(int(workers or usable_cores()), chains))
+    desc = f"NUTS, {chains} chain{'s' * (chains > 1)}" + (f" in {workers} processes" if workers > 1 else "")
+    with tqdm(total=chains * (warmup + samples), desc=desc, unit="it", disable=not progress) as bar:
+        report = bar.update if progress else None
+        if workers > 1:
+            from jugbayes.sample.chains import sample_in_workers
+
+            return sample_in_workers(model, fit, noise, chains=chains, workers=workers, report=report, **kw)
+        return sample_chains(model, fit, noise, tuple(range(chains)), report=report, **kw)
 
 
 def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int, samples: int, seed: int,

@@ -26,6 +26,7 @@ from jugbayes.errors import JugbayesError
 from jugbayes.processes import spawn_pool, usable_cores
 from jugbayes.validate.config import StudyConfig
 
+
 def _init_worker(cache: bool = False) -> None:
     """Each worker process uses one thread, on its own cores (:func:`jugbayes.processes.spawn_pool`); the
     parallelism is across data sets.

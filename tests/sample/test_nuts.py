@@ -125,14 +125,15 @@ def test_merged_chains_come_back_in_index_order():
 
     def part(chains):  # each draw holds its chain index
         values = np.array(chains, dtype=float)[:, None, None] * np.ones((1, 3, 2))
-        return NutsResult(("A", "B"), values, {"diverging": values[..., 0] > 99}, np.eye(2), np.zeros(2),
+        return NutsResult(("A", "B"), values, {"num_steps": values[..., 0]}, np.eye(2), np.zeros(2),
                           linear_mean=values[..., :1])
 
     merged = merge_chains([part((0, 2, 4)), part((1, 3))], [(0, 2, 4), (1, 3)])
     assert merged.samples.shape == (5, 3, 2) and merged.linear_mean.shape == (5, 3, 1)
     np.testing.assert_array_equal(merged.samples[:, 0, 0], np.arange(5))
     np.testing.assert_array_equal(merged.linear_mean[:, 0, 0], np.arange(5))
-    assert merged.sample_stats["diverging"].shape == (5, 3)
+    assert merged.sample_stats["num_steps"].shape == (5, 3)
+    np.testing.assert_array_equal(merged.sample_stats["num_steps"][:, 0], np.arange(5))
 
 
 def test_whitening_is_unit_free_and_drops_degenerate_directions():
