@@ -116,8 +116,8 @@ def _sampler_potential(model, fit, noise):
         numpyro.infer.MCMC.run = real_run
     a = taken["args"]
     k = a["w"].shape[1] + a["w_noise"].shape[1]
-    fn = jax.jit(jax.value_and_grad(lambda z, aa: potential_energy(taken["model"], (aa,), {}, {"z": z})))
-    return (lambda z: fn(z, a)), jnp.zeros(k)
+    # The data as constants of the program, as sample_nuts compiles them by default (share_compiled=False).
+    return jax.jit(jax.value_and_grad(lambda z: potential_energy(taken["model"], (a,), {}, {"z": z}))), jnp.zeros(k)
 
 
 if __name__ == "__main__":
