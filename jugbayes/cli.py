@@ -276,7 +276,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from jugbayes.validate import load_config, run_study
 
     methods = None if args.methods is None else tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    cfg = load_config(args.config, n_datasets=args.n, methods=methods)
+    cfg = load_config(args.config, n_datasets=args.n, methods=methods, seed=args.seed)
     report = run_study(cfg, args.outdir, workers=args.workers, progress=not args.no_progress,
                        cache=True)
     print(f"{report['n_datasets']} data sets; coverage of the 68% / 95% intervals (binomial standard error):")
@@ -458,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", required=True, metavar="DIR", help="results, report and figures (resumable)")
     p.add_argument("--n", type=int, metavar="N", help="number of data sets (default: the config's n_datasets)")
     p.add_argument("--methods", metavar="wls,nuts", help="methods to run (default: the config's)")
+    p.add_argument("--seed", type=int, metavar="K", help="the study's seed (default: the config's): another seed is "
+                   "an independent replication, and needs its own --outdir")
     p.add_argument("--workers", type=int, metavar="K", help="worker processes (default: one per CPU core)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_validate)

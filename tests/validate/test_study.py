@@ -104,6 +104,20 @@ def test_sbc_truths_respect_physical_bounds():
     assert abs(draws[:, 1].mean()) < 4 * 1e-9 / np.sqrt(2000)
 
 
+def test_cli_seed_makes_an_independent_study(small_config, tmp_path, capsys):
+    """--seed replaces the config's seed: other truths and data, so the results need their own --outdir."""
+    out = tmp_path / "run"
+    args = ["validate", str(small_config), "--outdir", str(out), "--n", "2", "--workers", "1", "--no-progress"]
+    assert main([*args, "--seed", "6"]) == 0
+    assert json.loads((out / "study.json").read_text())["config"]["seed"] == 6
+    truths6 = json.loads((out / "datasets" / "00000.json").read_text())["truth"]
+    capsys.readouterr()
+    assert main(args) == 2  # the config's seed 5 is another study
+    assert "different study" in capsys.readouterr().err
+    assert main([*args[:3], str(tmp_path / "run5"), *args[4:]]) == 0
+    assert json.loads((tmp_path / "run5" / "datasets" / "00000.json").read_text())["truth"] != truths6
+
+
 @pytest.mark.slow  # ~1 min: NUTS compiles afresh for every data set
 def test_study_with_nuts(small_config, tmp_path):
     """The NUTS path: importance-resampled SBC ranks, quantile coverage, and sd / WLS sigma parity."""
