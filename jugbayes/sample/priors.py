@@ -325,13 +325,14 @@ def _resolve_noise(q, config: PriorConfig) -> Prior:
                  **extra, **common)
 
 
-def _offset(value: float, ref: Decimal, factor: float) -> float:
-    """A .par-unit value as a model-unit offset from ``ref`` (exact difference first)."""
-    if math.isinf(value):
+def _offset(value: float | Decimal, ref: Decimal, factor: float) -> float:
+    """A .par-unit value as a model-unit offset from ``ref`` (exact difference first; a Decimal ``value`` is
+    taken exactly, so a prior centred on the .par value itself has offset 0)."""
+    if not isinstance(value, Decimal) and math.isinf(value):
         return value
     with localcontext() as ctx:
         ctx.prec = 50
-        return float((_dec(value) - ref) * _dec(factor))
+        return float(((value if isinstance(value, Decimal) else _dec(value)) - ref) * _dec(factor))
 
 
 def _par_value(offset: float, ref: Decimal, factor: float) -> Decimal:
@@ -392,8 +393,8 @@ def _resolve_one(model, name: str, center: float, sigma: float, config: PriorCon
         else:
             extra = {}
             if kind == "normal":
-                extra = dict(mu=_offset(spec["mu"], ref, factor), sd=spec["sigma"] * factor, mu_par=spec["mu"],
-                             sd_par=spec["sigma"])
+                extra = dict(mu=_offset(spec["mu"], ref, factor), sd=spec["sigma"] * factor,
+                             mu_par=float(spec["mu"]), sd_par=spec["sigma"])
             prior = Prior(kind=kind, source="config", transform=_transform_kind(lo, hi), lo=lo, hi=hi,
                           **bounds, **extra, **common)
     _check_resolution(prior, center, sigma, config, where())

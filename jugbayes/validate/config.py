@@ -41,6 +41,7 @@ from pathlib import Path
 from jugbayes.errors import InputError
 
 METHODS = ("wls", "nuts")
+RESULT_VERSION = 2  # 2: under SBC, NUTS samples with the SBC prior (1: flat prior, draws importance-resampled)
 _SECTIONS = {"study": {"par", "n_datasets", "methods", "params", "seed"},
              "layout": {"start", "end", "ntoa", "cadence_days", "obs", "freqs", "error_us", "template"},
              "sbc": {"enabled", "prior_width", "draws", "bins"},
@@ -69,9 +70,11 @@ class StudyConfig:
         return dataclasses.asdict(self)
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes a data set's result (not N: a study can be extended)."""
+        """Hash of everything that changes a data set's result (not N: a study can be extended), and of
+        :data:`RESULT_VERSION`, so that an outdir from an older way of computing them is not resumed."""
         d = self.to_dict()
         d.pop("n_datasets")
+        d["result_version"] = RESULT_VERSION
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -1,6 +1,6 @@
 """A study's report: per method and parameter, coverage of the 68%/95% intervals (binomial errors),
 pull mean/sd/histogram, SBC rank histograms with a chi-square uniformity test, and NUTS sd / WLS
-sigma; as ``report.json`` and PNG figures (coverage.png, pulls_<method>.png, ranks_<method>.png,
+sd (posterior sds under the same prior: the SBC prior, or none); as ``report.json`` and PNG figures (coverage.png, pulls_<method>.png, ranks_<method>.png,
 parity.png)."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def summarise(cfg: StudyConfig, results: list[dict], reference: dict) -> dict:
         out["methods"][method] = per
     if "nuts" in cfg.methods:
         out["parity_nuts_sd_over_wls_sigma"] = {
-            name: float(np.mean([r["nuts"]["flat_sd"][j] / r["wls_sigma"][j] for r in results]))
+            name: float(np.mean([r["nuts"]["sd"][j] / r["wls"]["sd"][j] for r in results]))
             for j, name in enumerate(names)}
         out["nuts_divergences"] = int(sum(r["nuts"]["divergences"] for r in results))
     return out
@@ -128,7 +128,7 @@ def plot_report(report: dict, outdir: Path) -> None:
         ax.bar(x, [par[p] for p in names])
         ax.axhline(1.0, color="grey", ls="--")
         ax.set_xticks(x, names, rotation=60, fontsize=8)
-        ax.set_ylabel("NUTS sd / WLS sigma")
+        ax.set_ylabel("NUTS sd / WLS sd")
         fig.tight_layout()
         fig.savefig(outdir / "parity.png", dpi=110)
         plt.close(fig)

@@ -9,8 +9,10 @@ Data set ``i``: truth = the .par, or (SBC) the .par plus offsets drawn from N(0,
 sigma_ref)^2) per parameter; TOAs = the layout moved to zero residual under the truth, plus the
 .par's noise (seed from ``(seed, i)``); fit from the .par with WLS/GLS, and with NUTS if asked.
 WLS as a posterior: the Gaussian with the fit's covariance, times the SBC prior when there is one
-(analytically).  NUTS samples with its own flat prior; under SBC its draws are importance-resampled
-by the Gaussian prior, so the ranks are those of the same posterior (prior x likelihood).
+(analytically).  Under SBC, NUTS samples with the SBC prior itself (:func:`sbc_priors`: the truths' normal
+prior, truncated where they are), so its ranks test the sampler on exactly the posterior the truths
+come from; otherwise with its default wide prior.  Ranks use ``draws`` evenly spaced draws of the chains
+(thinned, as Talts et al. advise, so that they are nearly independent).
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def _sbc_truth(model, names, prior_sd, rng, max_tries: int = 10_000) -> np.ndarr
     """Offsets from the SBC prior: N(0, prior_sd^2) per parameter, truncated to the physical bounds the sampler's
     priors use (SINI <= 1, ECC >= 0, M2 > 0, ...; :data:`jugbayes.sample.priors.PHYSICAL_BOUNDS`), by redrawing.
 
-    NUTS samples within those bounds, so its importance-resampled posterior has this truncated prior; a truth
+    NUTS samples within those bounds, with this truncated prior (:func:`sbc_priors`); a truth
     outside them could never be ranked fairly.  (The WLS block's analytic Gaussian ignores the truncation.)"""
     from jugbayes.report.fitted_par import par_factor
     from jugbayes.sample.priors import physical_bounds
@@ -140,22 +142,33 @@ def _gaussian_block(mean, cov, truth, rng, cfg: StudyConfig) -> dict:
     return out
 
 
-def _nuts_block(samples, truth, prior_sd, rng, cfg: StudyConfig) -> dict:
-    """Posterior summary from NUTS draws (c, d, k): quantile intervals, and SBC ranks by resampling."""
+def sbc_priors(model, names, prior_sd):
+    """The SBC prior as the sampler's priors: N(.par value, ``prior_sd``) per parameter (``prior_sd`` in model
+    units), centred exactly on the .par's decimal value and truncated at the physical bounds, as the truths are
+    (:func:`_sbc_truth`)."""
+    from decimal import Decimal
+
+    from jugbayes.report.fitted_par import par_factor
+    from jugbayes.sample.priors import PriorConfig
+
+    priors = {}
+    for name, sd in zip(names, prior_sd):
+        par_name, factor = par_factor(model, name)
+        p = model.par.get(par_name)
+        priors[par_name] = {"kind": "normal", "mu": p.as_decimal() if p is not None else Decimal(0),
+                            "sigma": float(sd) / factor}
+    return PriorConfig(priors=priors)
+
+
+def _nuts_block(samples, truth, cfg: StudyConfig) -> dict:
+    """Posterior summary from NUTS draws (c, d, k): quantile intervals, and SBC ranks among thinned draws."""
     from jugbayes.validate.stats import LEVELS
 
-    flat = samples.reshape(-1, samples.shape[-1])
+    flat = np.concatenate(list(samples), axis=0)  # chain after chain, so evenly spaced picks are far apart
     mean, sd = flat.mean(axis=0), flat.std(axis=0, ddof=1)
     out = {"mean": mean.tolist(), "sd": sd.tolist(), "pull": ((mean - truth) / sd).tolist()}
-    if cfg.sbc:  # the sampler's prior is flat: weight each draw by the Gaussian SBC prior
-        logw = -0.5 * np.sum((flat / prior_sd) ** 2, axis=1)
-        w = np.exp(logw - logw.max())
-        w /= w.sum()
-        flat = flat[rng.choice(len(flat), size=max(len(flat), 10 * cfg.sbc_draws), p=w)]
-        out["ess_weights"] = float(1.0 / np.sum(w**2))
-        mean, sd = flat.mean(axis=0), flat.std(axis=0, ddof=1)
-        out.update(mean=mean.tolist(), sd=sd.tolist(), pull=((mean - truth) / sd).tolist())
-        pick = flat[rng.choice(len(flat), size=cfg.sbc_draws, replace=False)]
+    if cfg.sbc:
+        pick = flat[np.linspace(0, len(flat) - 1, cfg.sbc_draws).round().astype(int)]
         out["rank"] = np.sum(pick < truth, axis=0).tolist()
     for level in LEVELS:
         lo, hi = np.quantile(flat, [0.5 - level / 2, 0.5 + level / 2], axis=0)
@@ -193,10 +206,10 @@ def run_dataset(cfg_json: str, reference: dict, index: int) -> dict:
         from jugbayes.sample.nuts import sample_nuts
 
         res = sample_nuts(model, fit, noise, chains=cfg.nuts_chains, warmup=cfg.nuts_warmup,
-                          samples=cfg.nuts_samples, seed=int(rng.integers(2**31)), share_compiled=True)
+                          samples=cfg.nuts_samples, seed=int(rng.integers(2**31)), share_compiled=True,
+                          config=sbc_priors(model, names, prior_sd) if cfg.sbc else None)
         samples = np.asarray(res.samples)[..., [res.names.index(n) for n in names]]
-        record["nuts"] = _nuts_block(samples, truth, prior_sd, rng, cfg)
-        record["nuts"]["flat_sd"] = samples.reshape(-1, len(names)).std(axis=0, ddof=1).tolist()
+        record["nuts"] = _nuts_block(samples, truth, cfg)
         record["nuts"]["divergences"] = int(np.sum(np.asarray(res.sample_stats["diverging"])))
     record["seconds"] = time.perf_counter() - start
     return record
@@ -227,7 +240,8 @@ def _prepare_outdir(cfg: StudyConfig, outdir: Path) -> dict:
     if study.exists():
         old = json.loads(study.read_text())
         if old.get("fingerprint") != cfg.fingerprint():
-            raise JugbayesError(f"{outdir} holds results of a different study (another config); use a new --outdir")
+            raise JugbayesError(f"{outdir} holds results of a different study (another config, seed or jugbayes "
+                                "version); use a new --outdir")
     _write_json(study, {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict()})
     ref_path = outdir / "reference.json"
     if not ref_path.exists():

@@ -104,6 +104,24 @@ def test_sbc_truths_respect_physical_bounds():
     assert abs(draws[:, 1].mean()) < 4 * 1e-9 / np.sqrt(2000)
 
 
+def test_sbc_priors_give_the_sampler_the_truths_prior():
+    """Under SBC NUTS samples with the truths' prior: normal, centred exactly on the .par's decimal value (offset
+    0 even for F0, which a float64 centre would miss by ~0.1 sigma), sd as drawn, truncated where the truths are."""
+    from jugbayes.io import read_par
+    from jugbayes.model.timing_model import build_model
+    from jugbayes.sample.priors import resolve_priors
+    from jugbayes.simulate import ObservingPlan, observing_pattern
+
+    par = read_par(ROOT / "models" / "ell1_shapiro" / "ell1_shapiro.par", warn=False)
+    model = build_model(par, observing_pattern(par, ObservingPlan(55000, 55400, 20, None, ("coe",), (1400.0,), 1.0)))
+    names, sd = ("F0", "RAJ", "SINI"), np.array([5e-13, 2.5e-10, 0.001])
+    priors = resolve_priors(model, names, np.zeros(3), sd / 3, runner_mod.sbc_priors(model, names, sd))
+    assert [p.kind for p in priors] == ["normal"] * 3
+    assert [p.mu for p in priors] == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose([p.sd for p in priors], sd, rtol=1e-15)
+    assert priors[0].transform == "real" and priors[2].transform == "interval"
+    assert priors[2].hi == pytest.approx(1.0 - par["SINI"].as_float(), rel=1e-12)
+
 def test_cli_seed_makes_an_independent_study(small_config, tmp_path, capsys):
     """--seed replaces the config's seed: other truths and data, so the results need their own --outdir."""
     out = tmp_path / "run"
