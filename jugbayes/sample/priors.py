@@ -22,7 +22,9 @@ A config file (``configs/priors_default.toml`` documents the defaults) has three
     PX = { kind = "normal", mu = 1.2, sigma = 0.1 }
     ECC = { kind = "bounded" }  # flat within the physical bounds alone (lower/upper may narrow them)
 
-Kinds: ``uniform`` (lower, upper), ``normal`` (mu, sigma; truncated to the physical bounds),
+Kinds: ``uniform`` (lower, upper), ``normal`` (mu, sigma; truncated to the physical bounds that lie
+within ``NORMAL_REACH`` sigma of a mu inside them: farther ones, such as PB > 0, cut off < 1e-88 of it and
+are dropped),
 ``log-uniform`` (0 < lower < upper), ``bounded`` (flat within the physical bounds, optionally
 narrowed by lower/upper).  An explicit range is intersected with the physical bounds.
 
@@ -68,6 +70,7 @@ _SAMPLER_KEYS = {"K": (int, float), "chains": int, "warmup": int, "samples": int
 _PRIOR_KEYS = {"uniform": ("lower", "upper"), "normal": ("mu", "sigma"), "log-uniform": ("lower", "upper"),
                "bounded": ()}
 _OPTIONAL_KEYS = {"bounded": ("lower", "upper")}
+NORMAL_REACH = 20.0  # a normal prior is truncated only at physical bounds this many sigma from its mean
 RESOLUTION_SIGMA = 1e-6  # a transform must resolve the posterior to this fraction of a WLS sigma
 
 
@@ -374,6 +377,11 @@ def _resolve_one(model, name: str, center: float, sigma: float, config: PriorCon
         kind = spec["kind"]
         ulo, uhi = spec.get("lower", -INF), spec.get("upper", INF)
         lo_par, hi_par = max(ulo, phys[0]), min(uhi, phys[1])
+        mu = float(spec.get("mu", 0.0))
+        if kind == "normal" and lo_par <= mu <= hi_par:  # a bound far in the tail costs float64 resolution only
+            reach = NORMAL_REACH * spec["sigma"]
+            lo_par = lo_par if lo_par > mu - reach else -INF
+            hi_par = hi_par if hi_par < mu + reach else INF
         if kind == "bounded" and math.isinf(lo_par) and math.isinf(hi_par):
             raise config.error(par_name, f"[priors] {par_name}: bounded, but {par_name} has no physical bounds; "
                                          "give lower and/or upper")

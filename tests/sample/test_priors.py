@@ -147,8 +147,24 @@ def test_config_priors_in_par_units(tmp_path, model):
     by = {p.par_name: p for p in pr.resolve_priors(model, NAMES, CENTER, SIGMA, cfg)}
     assert (by["SINI"].lo, by["SINI"].hi) == pytest.approx((-0.009, 0.001), abs=1e-15)  # upper cut to 1
     assert by["M2"].transform == "log-interval" and by["M2"].hi == pytest.approx(math.log(2.0))
-    assert by["A1"].mu == pytest.approx(0.000009, abs=1e-15) and by["A1"].transform == "lower"  # A1 >= 0
+    # A1 >= 0 lies 1898 sigma below mu: dropped (NORMAL_REACH), so the transform is the identity
+    assert by["A1"].mu == pytest.approx(0.000009, abs=1e-15) and by["A1"].transform == "real"
     assert by["F0"].lo == pytest.approx(-0.000000009, rel=1e-9)  # exact difference from the .par's F0
+
+
+def test_normal_priors_keep_only_near_physical_bounds(tmp_path, model):
+    """A normal prior is truncated at a physical bound within NORMAL_REACH sigma of mu (SINI <= 1 here) and not
+    at one far out in its tail (SINI >= 0, PB > 0), whose transform would cost float64 resolution: a normal PB
+    prior was refused ("narrow the range") before, with no way to narrow it."""
+    cfg = _config(tmp_path, '[priors]\nSINI = { kind = "normal", mu = 0.999, sigma = 0.001 }\n'
+                            'PB = { kind = "normal", mu = 1.533449, sigma = 1e-6 }\n')
+    names = ("SINI", "PB")
+    by = {p.par_name: p for p in pr.resolve_priors(model, names, np.zeros(2), np.array([0.001, 0.05]), cfg)}
+    assert by["SINI"].transform == "upper" and by["SINI"].hi == pytest.approx(0.001, abs=1e-15)
+    assert by["PB"].transform == "real" and by["PB"].sd == pytest.approx(1e-6 * 86400.0)
+    far = _config(tmp_path, '[priors]\nSINI = { kind = "normal", mu = 1.5, sigma = 0.01 }\n')
+    (sini,) = pr.resolve_priors(model, ("SINI",), np.zeros(1), np.array([0.001]), far)
+    assert sini.transform == "interval"  # mu outside the bounds: both kept, the prior lives against SINI = 1
 
 
 def _priors_for_transforms(model, tmp_path):
