@@ -119,7 +119,7 @@ def test_sbc_priors_give_the_sampler_the_truths_prior():
     assert [p.kind for p in priors] == ["normal"] * 3
     assert [p.mu for p in priors] == [0.0, 0.0, 0.0]
     np.testing.assert_allclose([p.sd for p in priors], sd, rtol=1e-15)
-    assert priors[0].transform == "real" and priors[2].transform == "interval"
+    assert priors[0].transform == "real" and priors[2].transform == "upper"
     assert priors[2].hi == pytest.approx(1.0 - par["SINI"].as_float(), rel=1e-12)
 
 def test_cli_seed_makes_an_independent_study(small_config, tmp_path, capsys):
