@@ -138,7 +138,7 @@ def test_cli_seed_makes_an_independent_study(small_config, tmp_path, capsys):
 
 @pytest.mark.slow  # ~1 min: NUTS compiles afresh for every data set
 def test_study_with_nuts(small_config, tmp_path):
-    """The NUTS path: importance-resampled SBC ranks, quantile coverage, and sd / WLS sigma parity."""
+    """The NUTS path in one process: SBC ranks under the SBC prior, quantile coverage, and NUTS sd / WLS sd parity."""
     cfg = load_config(small_config, n_datasets=2, methods=("wls", "nuts"))
     cfg = type(cfg)(**{**cfg.to_dict(), "nuts_chains": 1, "nuts_warmup": 60, "nuts_samples": 100})
     report = run_study(cfg, tmp_path / "run", workers=1, progress=False)
