@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import jax
@@ -90,6 +91,12 @@ def _wrms_us(r: np.ndarray, sigma_s: np.ndarray) -> float:
     mean = np.sum(w * r) / np.sum(w)
     return float(np.sqrt(np.sum(w * (r - mean) ** 2) / np.sum(w)) * 1e6)
 
+
+# Compiled step programs shared by models of one structure, free set and TOA count in this process: they take
+# the data as arguments and close over nothing else (``what`` in _make_step), so a validation study's data sets
+# compile them once.  Least recently used dropped beyond MAX_SHARED_STEPS.
+MAX_SHARED_STEPS = 16
+_SHARED_STEPS: OrderedDict = OrderedDict()
 
 # Parameters that change the residuals only through the delays added before the binary delay: their
 # columns come from the chain rule (see design_matrix_fn).  Anything not listed gets a jacfwd column.
@@ -250,8 +257,14 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
     cache = model.__dict__.setdefault("_fit_steps", {})
     if key in cache:  # a re-fit of the same model reuses the compiled step
         return cache[key]
-    design, resid = design_matrix_fn(model, free, with_offset)
+    n_rows = model.data["dt_pepoch_s"].shape[0]
     what = repr((model.structure, model.names, free, with_offset, gls))  # all that the programs close over
+    shared = _SHARED_STEPS.get((what, n_rows))
+    if shared is not None:  # another model of this structure and size (a validation study's next data set)
+        _SHARED_STEPS.move_to_end((what, n_rows))
+        cache[key] = shared
+        return shared
+    design, resid = design_matrix_fn(model, free, with_offset)
 
     def step(x, factor, data):
         white, q_top, q_bot, p_offset = factor
@@ -283,7 +296,9 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
         return jax.lax.map(lambda x: _chi2(_whiten(resid(x, data), factor[0]), *factor[1:], gls), xs,
                            batch_size=batch)
 
-    cache[key] = tuple(cached_jit(f, what) for f in (step, chi2_at, chi2_many))
+    cache[key] = _SHARED_STEPS[(what, n_rows)] = tuple(cached_jit(f, what) for f in (step, chi2_at, chi2_many))
+    while len(_SHARED_STEPS) > MAX_SHARED_STEPS:
+        _SHARED_STEPS.popitem(last=False)
     return cache[key]
 
 

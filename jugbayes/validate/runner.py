@@ -216,15 +216,18 @@ def run_dataset(cfg_json: str, reference: dict, index: int) -> dict:
 
 
 def _run_in_worker(cfg_json: str, reference: dict, index: int) -> dict:
-    """:func:`run_dataset` in a pool worker, then drop JAX's compiled programs: each data set's functions are
-    new Python closures, and the executables loaded for them would otherwise stay mapped (~1300 memory
-    mappings per NUTS data set: a worker met the kernel's 65530-mapping limit after ~50 data sets)."""
+    """:func:`run_dataset` in a pool worker.  With NUTS, then drop JAX's compiled programs: each data set's
+    sampler functions are new Python closures, and the executables loaded for them would otherwise stay mapped
+    (~1300 memory mappings per NUTS data set: a worker met the kernel's 65530-mapping limit after ~50 data
+    sets).  The fitter's programs are shared by the data sets (:mod:`jugbayes.fit.wls`), so a WLS-only study
+    keeps them compiled."""
     import jax
 
     try:
         return run_dataset(cfg_json, reference, index)
     finally:
-        jax.clear_caches()
+        if "nuts" in json.loads(cfg_json)["methods"]:
+            jax.clear_caches()
 
 
 def _write_json(path: Path, obj) -> None:

@@ -258,3 +258,30 @@ def test_gls_step_equals_dense_generalised_least_squares(ecorr_blocks):
     c1 = c_inv @ ones
     dense_chi2 = r @ c_inv @ r - (ones @ c_inv @ r) ** 2 / (ones @ c1)
     assert float(chi2) == pytest.approx(dense_chi2, rel=1e-9)
+
+
+def test_models_of_one_structure_share_the_compiled_step_and_fit_alike():
+    """A validation study's data sets (same .par, other TOAs of the same count) reuse one compiled step; a fit
+    through the shared programs equals a fit with programs compiled afresh for that model."""
+    from conftest import ROOT
+
+    from jugbayes.fit import wls
+    from jugbayes.simulate import ObservingPlan, observing_pattern, simulate
+
+    par = read_par(ROOT / "models" / "isolated_msp" / "isolated_msp.par", warn=False)
+    template = observing_pattern(par, ObservingPlan(55000.0, 56000.0, 30, None, ("coe",), (820.0, 1400.0), 1.0))
+    a, b = (build_model(par, simulate(par, template, seed=s)) for s in (1, 2))
+    other = build_model(par, observing_pattern(par, ObservingPlan(55000.0, 56000.0, 31, None, ("coe",),
+                                                                  (1400.0,), 1.0)))
+    free = ("F0", "F1", "DM")
+    step_a = wls._make_step(a, free, True, False)
+    assert wls._make_step(b, free, True, False) is step_a
+    assert wls._make_step(other, free, True, False) is not step_a  # another TOA count
+    assert wls._make_step(a, ("F0", "DM"), True, False) is not step_a
+    shared = fit_wls(b, free)
+    wls._SHARED_STEPS.clear()
+    b.__dict__.pop("_fit_steps")
+    fresh = fit_wls(b, free)
+    assert wls._make_step(b, free, True, False) is not step_a
+    np.testing.assert_array_equal(np.asarray(shared.offsets), np.asarray(fresh.offsets))
+    np.testing.assert_array_equal(np.asarray(shared.covariance), np.asarray(fresh.covariance))
