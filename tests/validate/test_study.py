@@ -183,10 +183,11 @@ def test_unknown_parameter(small_config, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["isolated", "ell1"])
 def test_full_wls_coverage_study(name, tmp_path):
-    """The issue's targets: WLS 68% coverage 68 +- 5% and 95% coverage 95 +- 3% for every parameter (N = 200)."""
+    """The issue's targets: WLS 68% coverage 68 +- 5% and 95% coverage 95 +- 3% for every parameter (the config's
+    N = 400; ~2.5 min for both)."""
     cfg = load_config(ROOT / "configs" / f"validate_{name}.toml", methods=("wls",))
     report = run_study(cfg, tmp_path / name, progress=False)
-    assert report["n_datasets"] == 200
+    assert report["n_datasets"] == cfg.n_datasets >= 200
     for pname, e in report["methods"]["wls"].items():
         assert abs(e["coverage68"]["fraction"] - 0.68) <= 0.05, (pname, e["coverage68"])
         assert abs(e["coverage95"]["fraction"] - 0.95) <= 0.03, (pname, e["coverage95"])
