@@ -44,10 +44,10 @@ a1 = A1 + A1DOT dt, alpha = a1 sin omega, beta = a1 sqrt(1 - (e(1+DTH))^2) cos o
           - 2 M2 ln(1 - e cos u - SINI (sin omega (cos u - e) + sqrt(1 - e^2) cos omega sin u))
           + A0 (sin(omega + Ae) + e sin omega) + B0 (cos(omega + Ae) + e cos omega)
 
-These are PINT's ``DDmodel`` terms (D&D eqs. 25-27, 46-52).  Kepler's equation is solved by a
-fixed number of Newton steps from Danby's starting point (converged to float64 resolution for
-e <= 0.99), with the derivative taken through one final step at the converged point, i.e. the
-implicit-function derivative du = (dM + sin u de) / (1 - e cos u).
+These are PINT's ``DDmodel`` terms (D&D eqs. 25-27, 46-52).  Kepler's equation is solved by
+Markley's non-iterative method (:func:`.orbit.kepler`: float64 resolution for e < 0.99), with the
+derivative taken through one Newton step at the solution, i.e. the implicit-function derivative
+du = (dM + sin u de) / (1 - e cos u).
 """
 
 from __future__ import annotations
