@@ -29,6 +29,17 @@ def _clock_files(entry: dict) -> list[dict]:
     return out
 
 
+def _applies_gps2utc(entry: dict, clocks: list[dict]) -> bool:
+    """Whether the site's TOAs go on through GPS -> UTC after its own clock files.
+
+    PINT's table decides where it says so; where it is silent PINT applies the GPS step (its
+    default), and a chain ending in a ``*2gps.clk`` file (a clock referenced to GPS, as TEMPO2
+    chains them) always gets it.
+    """
+    ends_in_gps = bool(clocks) and clocks[-1]["name"].lower().endswith("2gps.clk")
+    return ends_in_gps or bool(entry.get("apply_gps2utc", True))
+
+
 # TEMPO2 lists these as fake positions; they are our pseudo-sites below.
 _PSEUDO_T2_CODES = {"coe", "stl_bat"}
 PSEUDO_SITES = {
@@ -64,7 +75,7 @@ def build(shared: Path) -> dict:
             "itrf_xyz_m": entry["itrf_xyz"],
             "clock_files": clocks,
             "clock_format": entry.get("clock_fmt", "tempo" if clocks else None),
-            "apply_gps2utc": bool(entry.get("apply_gps2utc", False)),
+            "apply_gps2utc": _applies_gps2utc(entry, clocks),
             "bogus_last_correction": bool(entry.get("bogus_last_correction", False)),
         }
     for name, extra in PSEUDO_SITES.items():

@@ -155,7 +155,9 @@ def observatory_to_utc_s(site: Site, mjd_utc: np.ndarray, standard: TimeStandard
         return corr
     problems = _Problems(site.name, [])
     if not site.clock_files:
-        problems.notes.append("the site table lists no observatory clock file for it; its TOAs are taken as UTC")
+        taken_as = ("GPS time (as PINT takes them) and corrected GPS -> UTC" if site.apply_gps2utc
+                    else "UTC, uncorrected")
+        problems.notes.append(f"the site table lists no observatory clock file for it; its TOAs are taken as {taken_as}")
     for entry in site.clock_files:
         corr += _apply_file(entry["name"], site.clock_format or "tempo2", site, mjd_utc, clock_dir, problems)
     if site.apply_gps2utc:

@@ -83,8 +83,10 @@ def test_missing_clock_file_warns_with_search_path(tmp_path):
 
 def test_site_without_clock_file_warns(tmp_path):
     toas = _tim(tmp_path, ["a 600 58000.5 1.0 chime"])
-    with pytest.warns(ClockWarning, match="lists no observatory clock file"):
-        _corr(toas)
+    with pytest.warns(ClockWarning, match="lists no observatory clock file for it; its TOAs are taken as GPS time"):
+        corr = _corr(toas)
+    gps = read_tempo2_clock(CLOCK_DIR / "T2runtime" / "clock" / "gps2utc.clk").evaluate([58000.5])[0]
+    assert corr.observatory_to_utc_s[0] == pytest.approx(gps[0], abs=1e-15) and gps[0] != 0.0
 
 
 def test_uncorr_skips_observatory_clocks(tmp_path):
