@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -25,15 +23,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-_PINT_CHILD = r"""
-import sys; sys.path.insert(0, sys.argv[1]); import pint_offline
-import numpy as np
-from pint.models import get_model; from pint.toa import get_TOAs; from pint.residuals import Residuals
-m = get_model(sys.argv[2]); t = get_TOAs(sys.argv[3], model=m)
-r = Residuals(t, m, subtract_mean=False, track_mode="nearest")
-np.save(sys.argv[4], r.time_resids.to_value("s").astype(float))
-"""
+sys.path.insert(0, str(ROOT / "tools"))
+from pint_peer import pint_residuals  # noqa: E402
 
 
 def main() -> int:
@@ -49,11 +40,7 @@ def main() -> int:
     from jugbayes.io import read_par, read_tim
     from jugbayes.model.timing_model import build_model
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "pint.npy"
-        subprocess.run([args.pint_python, "-c", _PINT_CHILD, str(shared / "tools"), args.par, args.tim, str(out)],
-                       check=True, capture_output=True)
-        pint = np.load(out)
+    pint = pint_residuals(args.par, args.tim, args.pint_python, shared)["resid_s"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         par = read_par(args.par)

@@ -134,7 +134,7 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
     for body in s.planets:
         shapiro = shapiro + astrometry.shapiro_delay_s(d[f"obs_{body}_pos_ls"], n_hat,
                                                        T_SUN_S / SUN_PLANET_MASS_RATIO[body])
-    delays["shapiro"] = shapiro
+    delays["shapiro"] = shapiro * d["shapiro_rows"]
     f_bary = dispersion.barycentric_freq_mhz(d["freq_mhz"], d["ssb_obs_vel_c"], n_hat)
     inv_f2 = dispersion.inverse_freq_sq(f_bary)
     if s.solar_wind:
@@ -196,7 +196,7 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
     # Turns -> seconds with the spin frequency at each TOA (TDB - PEPOCH, no delays), as PINT does.
     dt0 = d["dt_pepoch_s"][:-1]
     f_spin = sum((f_ref[k] + df[k]) * dt0**k / factorial(k) for k in range(s.n_f))
-    out = {"phase": phase_resid, "time_s": phase_resid / f_spin, "total_delay_s": total[:-1]}
+    out = {"phase": phase_resid, "time_s": phase_resid / f_spin, "spin_freq_hz": f_spin, "total_delay_s": total[:-1]}
     out.update({f"delay_{k}_s": v[:-1] for k, v in delays.items()})
     return out
 
@@ -347,6 +347,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     d["dt_posepoch_yr"] = (prep.tdb.as_float() - astro.posepoch_mjd) / JULIAN_YEAR_D
     d["ssb_obs_pos_ls"], d["ssb_obs_vel_c"] = prep.ssb_obs_pos_ls, prep.ssb_obs_vel_c
     d["obs_sun_pos_ls"] = prep.obs_sun_pos_ls
+    d["shapiro_rows"] = (np.asarray(all_toas.obs) != "barycenter").astype(np.float64)  # none at the SSB, as PINT
     for body, pos in prep.obs_planet_pos_ls.items():
         d[f"obs_{body}_pos_ls"] = pos
 

@@ -1,0 +1,88 @@
+"""Write PINT's residuals for data sets the shared references do not cover into ``tests/data/pint/``.
+
+Run from the project root with jugbayes's Python, PINT in another (``pip install pint-pulsar`` there)::
+
+    python tools/make_pint_references.py --pint-python /path/to/python
+
+Cases:
+- ``J1909-3744_NB``: GMRT TOAs (clock referenced to GPS) from ``../shared/recent``.
+- ``NGC6440E_bary``: NGC6440E's TOAs moved to the barycentre (site ``@``): each TOA's TDB less the
+  Roemer and Shapiro delays jugbayes computes at the .par's values, so the residuals stay small.  The
+  made-up ``.tim`` is written to ``tests/data/pint/`` too (it is our input, PINT's output is the reference).
+
+Each reference CSV has ``index`` (.tim order), ``resid_s`` (absolute phase from TZR, nearest pulse, no mean
+removed) and PINT's delay components ``delay_<function>`` (s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import warnings
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+from pint_peer import pint_residuals  # noqa: E402
+
+OUT = ROOT / "tests" / "data" / "pint"
+
+
+def barycentric_tim(shared: Path, out: Path) -> tuple[Path, Path]:
+    """NGC6440E's TOAs as barycentric (``@``) TOAs; returns (par, tim)."""
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.model.timing_model import build_model
+
+    par_path = shared / "datasets" / "NGC6440E" / "NGC6440E.par"
+    tim_path = shared / "datasets" / "NGC6440E" / "NGC6440E.tim"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        toas = read_tim(tim_path)
+        model = build_model(read_par(par_path), toas, clock_dir=shared / "clock",
+                            ephem_file=shared / "ephem" / "de421.bsp", clk="TT(BIPM2023)")
+    r = model.residuals()
+    geometric_s = (r["delay_roemer_s"] + r["delay_shapiro_s"]).__array__()
+    tdb = model.prep.tdb[: len(toas)]
+    lines = ["FORMAT 1"]
+    for i in range(len(toas)):
+        mjd = Decimal(int(tdb.day[i])) + Decimal(repr(float(tdb.frac[i])))
+        mjd -= Decimal(repr(float(geometric_s[i]))) / Decimal(86400)
+        lines.append(f"bary{i} {float(toas.freq_mhz[i])!r} {mjd:.16f} {float(toas.error_us[i])!r} @")
+    tim = out / "NGC6440E_bary.tim"
+    tim.write_text("\n".join(lines) + "\n")
+    return par_path, tim
+
+
+def write_reference(name: str, par: Path, tim: Path, pint_python: str, shared: Path) -> Path:
+    ref = pint_residuals(par, tim, pint_python, shared)
+    path = OUT / f"{name}.pint_residuals.csv"
+    names = sorted(ref)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["index", *names])
+        for i in range(len(ref["resid_s"])):
+            w.writerow([i, *(repr(float(ref[k][i])) for k in names)])
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pint-python", required=True, help="a Python with pint-pulsar installed")
+    ap.add_argument("--shared", default=os.environ.get("JUGBAYES_SHARED", str(ROOT.parent / "shared")))
+    args = ap.parse_args()
+    shared = Path(args.shared).resolve()
+    OUT.mkdir(parents=True, exist_ok=True)
+    nb = shared / "recent" / "J1909-3744_NB"
+    cases = {"J1909-3744_NB": (nb / "J1909-3744.NB_DE421.par", nb / "J1909-3744.NB.tim"),
+             "NGC6440E_bary": barycentric_tim(shared, OUT)}
+    for name, (par, tim) in cases.items():
+        print(f"wrote {write_reference(name, par, tim, args.pint_python, shared)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

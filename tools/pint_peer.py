@@ -1,0 +1,36 @@
+"""Run PINT (a peer, never a dependency) in another Python, offline against ``../shared``.
+
+``pint_residuals(par, tim, pint_python, shared)`` returns PINT's pre-fit residuals (s; absolute phase
+from TZR, nearest pulse, no mean removed) and each delay component (s), one value per TOA in .tim order.
+The other Python needs ``pip install pint-pulsar``; ``shared/tools/pint_offline.py`` keeps it offline.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+_CHILD = r"""
+import sys; sys.path.insert(0, sys.argv[1]); import pint_offline
+import numpy as np
+from pint.models import get_model; from pint.toa import get_TOAs; from pint.residuals import Residuals
+m = get_model(sys.argv[2]); t = get_TOAs(sys.argv[3], model=m)
+r = Residuals(t, m, subtract_mean=False, track_mode="nearest")
+out = {"resid_s": r.time_resids.to_value("s").astype(float)}
+for f in m.delay_funcs:
+    out["delay_" + f.__name__] = np.asarray(f(t).to_value("s"), dtype=float)
+np.savez(sys.argv[4], **out)
+"""
+
+
+def pint_residuals(par: str | Path, tim: str | Path, pint_python: str, shared: str | Path) -> dict[str, np.ndarray]:
+    """PINT's residuals and delay components for ``par``/``tim`` (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pint.npz"
+        subprocess.run([pint_python, "-c", _CHILD, str(Path(shared) / "tools"), str(par), str(tim), str(out)],
+                       check=True, capture_output=True)
+        with np.load(out) as data:
+            return {k: data[k] for k in data.files}
