@@ -13,14 +13,39 @@ from jugbayes.io.textfile import refuse_overwrite
 MEAN_MODES = ("wmean", "mean", "none")
 
 
-def remove_mean(resid_s: np.ndarray, error_us: np.ndarray, mode: str) -> np.ndarray:
-    """Residuals less their weighted mean (weights 1/error^2, PINT's default), plain mean, or unchanged."""
+def remove_mean(phase: np.ndarray, spin_freq_hz: np.ndarray, sigma_us: np.ndarray, mode: str,
+                rewrap: bool = True) -> np.ndarray:
+    """Time residuals (s) with the mean removed as PINT's ``Residuals`` removes it: in turns, then / F(t).
+
+    ``wmean`` weights by 1/sigma^2 (pass the EFAC/EQUAD-scaled errors, as PINT's ``get_data_error``);
+    ``mean`` is the plain mean; ``none`` removes nothing.  With a mean removed and no pulse numbers
+    (``rewrap``), each TOA is first re-referred to the first TOA's nearest pulse, as PINT's "nearest"
+    tracking does: for residuals well under a turn that changes nothing, for larger ones it moves the wraps.
+    """
+    phase = np.asarray(phase, dtype=np.float64)
+    if mode != "none" and rewrap:
+        phase = phase - phase[0]
+        phase = phase - np.round(phase)
     if mode == "wmean":
-        w = 1.0 / np.asarray(error_us, dtype=float) ** 2
-        return resid_s - np.sum(w * resid_s) / np.sum(w)
-    if mode == "mean":
-        return resid_s - resid_s.mean()
-    return resid_s
+        w = 1.0 / np.asarray(sigma_us, dtype=np.float64) ** 2
+        phase = phase - np.sum(w * phase) / np.sum(w)
+    elif mode == "mean":
+        phase = phase - phase.mean()
+    return phase / np.asarray(spin_freq_hz, dtype=np.float64)
+
+
+def mean_weights_sigma_us(model) -> tuple[np.ndarray, str]:
+    """TOA errors (us) with the .par's EFAC/EQUAD applied (PINT weights its mean by these), and which they are."""
+    from jugbayes.errors import InputError
+    from jugbayes.model.noise import noise_for_model, toa_sigma_and_basis
+
+    try:
+        noise = noise_for_model(model)
+    except InputError:  # noise terms the fitter refuses: the mean is still defined, by the raw errors
+        return model.toas.error_us, "TOA errors (the .par's noise model is not implemented)"
+    sigma_s = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0]
+    scaled = noise.efac_mask.shape[1] + noise.equad_mask.shape[1] > 0
+    return sigma_s * 1e6, ("EFAC/EQUAD-scaled errors" if scaled else "TOA errors")
 
 
 def summary(resid_s: np.ndarray, error_us: np.ndarray) -> dict:
