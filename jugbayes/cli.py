@@ -67,17 +67,22 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
     from jugbayes.io import read_par, read_tim
     from jugbayes.model.timing_model import build_model
-    from jugbayes.report.residual_table import format_residual_table, remove_mean, summary, write_residual_table
+    from jugbayes.report.residual_table import (format_residual_table, mean_weights_sigma_us, remove_mean, summary,
+                                                write_residual_table)
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
     model = build_model(par, toas, **_time_transfer_kw(args))
     result = {k: np.asarray(v) for k, v in model.residuals().items()}
-    resid = remove_mean(result["time_s"], toas.error_us, args.mean_mode)
+    sigma_us, weights = mean_weights_sigma_us(model)
+    resid = remove_mean(result["phase"], result["spin_freq_hz"], sigma_us, args.mean_mode,
+                        rewrap=not model.structure.pulse_numbers)
+    result.pop("spin_freq_hz")
     delays = {k: v for k, v in result.items() if k.startswith("delay_")}
     text = format_residual_table(toas, resid, result["phase"], delays)
     stats = summary(resid, toas.error_us)
-    line = f"{stats['ntoas']} TOAs: weighted rms {stats['wrms_us']:.4f} us, chi2 {stats['chi2']:.2f} (TOA errors only)"
+    line = (f"{stats['ntoas']} TOAs: weighted rms {stats['wrms_us']:.4f} us, chi2 {stats['chi2']:.2f} (TOA errors "
+            f"only; mean weights: {weights})")
     if args.out:
         write_residual_table(text, args.out, (*toas.files, args.par))
         print(f"wrote {args.out}; {line}")
@@ -304,7 +309,7 @@ def _cmd_ephem_download(args: argparse.Namespace) -> int:
 def _time_transfer_kw(args: argparse.Namespace) -> dict:
     """The options :func:`_add_time_transfer_options` adds, as keywords for ``prepare_toas``/``build_model``."""
     return dict(clock_dir=args.clock_dir, ephem_file=args.ephem_file, strict_clock=args.strict_clock,
-                gps_file=args.gps_clock, clk=args.clk)
+                gps_file=args.gps_clock, clk=args.clk, timeeph=args.timeeph, timeeph_file=args.timeeph_file)
 
 
 def _add_time_transfer_options(p: argparse.ArgumentParser) -> None:
@@ -314,6 +319,11 @@ def _add_time_transfer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict-clock", action="store_true",
                    help="make missing or out-of-range clock corrections an error instead of a warning")
     p.add_argument("--clk", metavar="STANDARD", help="time standard to use instead of the .par's CLK, e.g. TT(BIPM2023)")
+    p.add_argument("--timeeph", type=str.upper, choices=("FB90", "IF99"),
+                   help="TT -> TDB series instead of the .par's TIMEEPH (a .par without one: IF99 when its file is "
+                   "found, as TEMPO2; FB90 is PINT's reading)")
+    p.add_argument("--timeeph-file", metavar="FILE", help="TEMPO2's IF99 time ephemeris (TIMEEPH_short.te405); "
+                   "default: beside --ephem-file, in $JUGBAYES_EPHEM_DIR, $TEMPO2/ephemeris or the cache")
     p.add_argument("--gps-clock", default="gps2utc.clk", metavar="NAME",
                    help="GPS -> UTC clock file (default gps2utc.clk, as PINT; TEMPO2's series is gps2utc_tempo2.clk)")
 
@@ -373,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png", help="also draw residuals against MJD")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--wmean", dest="mean_mode", action="store_const", const="wmean",
-                   help="remove the weighted mean (default, as PINT)")
+                   help="remove the weighted mean (default): as PINT, in turns from the first TOA's nearest "
+                   "pulse, weights from the EFAC/EQUAD-scaled errors, then divided by F(t)")
     g.add_argument("--mean", dest="mean_mode", action="store_const", const="mean", help="remove the plain mean")
     g.add_argument("--no-mean", dest="mean_mode", action="store_const", const="none", help="remove nothing")
     p.set_defaults(mean_mode="wmean")

@@ -31,16 +31,44 @@ DEFAULT_EPHEM = "DE421"  # PINT's default when a .par names none
 
 
 class TimeEphemerisWarning(UserWarning):
-    """The .par asks for a TDB - TT series jugbayes does not implement."""
+    """Which TT -> TDB series is used where the .par does not say (TEMPO2 and PINT differ there)."""
 
 
-def _check_time_ephemeris(par: ParFile) -> None:
-    """TDB - TT is the FB90 series (ERFA ``dtdb``, as PINT); say so when a .par asks for IF99 (TE405)."""
+TIME_EPHEMERIDES = ("FB90", "IF99")
+
+
+def choose_time_ephemeris(par: ParFile, timeeph: str | None = None, timeeph_file=None, ephem_file=None):
+    """("FB90" or "IF99", the TE405 file for IF99 or None), as TEMPO2 decides it.
+
+    ``TIMEEPH`` (or ``timeeph``, an override such as ``--timeeph FB90`` for PINT's reading) names the
+    series; a .par without one gets TEMPO2's default, IF99, when a TE405 file is found (said once, as
+    a :class:`TimeEphemerisWarning`), else FB90 with a warning naming where it looked.
+    """
+    from jugbayes.timescales.timeeph import TimeEphemerisError, find_time_ephemeris, time_ephemeris_candidates
+
     p = par.get("TIMEEPH")
-    if p is not None and p.value.upper() != "FB90":
-        warnings.warn(f"{par.path}:{p.line}: TIMEEPH {p.value} is not implemented; jugbayes uses FB90, as PINT does "
-                      "(IF99 differs by a near-constant ~60 ns plus a few ns of slow variation)",
-                      TimeEphemerisWarning, stacklevel=3)
+    where, line = (None, None) if timeeph is not None else (par.path, p.line if p is not None else None)
+    name = timeeph if timeeph is not None else (p.value if p is not None else None)
+    if name is not None and name.strip().upper() not in TIME_EPHEMERIDES:
+        raise InputError(where, line, f"TIMEEPH {name!r} is not a time ephemeris jugbayes knows: use FB90 or IF99")
+    if name is not None and name.strip().upper() == "FB90":
+        return "FB90", None
+    path = find_time_ephemeris(timeeph_file, ephem_file)
+    if path is not None:
+        if name is None:
+            warnings.warn(f"{par.path}: no TIMEEPH, so TT -> TDB by IF99 ({path}), TEMPO2's default; PINT always "
+                          "uses FB90 (~60 ns apart): give TIMEEPH FB90 or --timeeph FB90 for PINT's reading",
+                          TimeEphemerisWarning, stacklevel=3)
+        return "IF99", path
+    looked = ", ".join(f"{label} {path.parent}" for label, path in time_ephemeris_candidates(ephem_file)[::3])
+    if name is not None:
+        raise TimeEphemerisError(f"{par.path}:{line}: TIMEEPH IF99 needs TEMPO2's TIMEEPH_short.te405 (looked in "
+                                 f"{looked}); give --timeeph-file, or --timeeph FB90")
+    warnings.warn(f"{par.path}: no TIMEEPH and no IF99 file (TIMEEPH_short.te405; looked in {looked}): TT -> TDB "
+                  "by FB90, as PINT; TEMPO2 would use IF99 (~60 ns apart)", TimeEphemerisWarning, stacklevel=3)
+    return "FB90", None
+
+
 PLANETS = ("jupiter", "saturn", "venus", "uranus", "neptune")  # those TEMPO2/PINT include in planetary Shapiro
 
 
@@ -58,6 +86,7 @@ class PreparedTOAs:
     ssb_obs_vel_c: np.ndarray
     obs_sun_pos_ls: np.ndarray
     obs_planet_pos_ls: dict[str, np.ndarray] = field(default_factory=dict)
+    timeeph: str = "FB90"  # the TT -> TDB series used: FB90 or IF99
 
     def __len__(self) -> int:
         return len(self.toas)
@@ -86,15 +115,17 @@ def _par_text(par: ParFile, name: str) -> tuple[str | None, int | None]:
 
 
 def prepare_toas(par: ParFile, toas: TOAs, *, clock_dir=None, ephem_file=None, strict_clock: bool = False,
-                 planets: bool | None = None, gps_file: str = GPS_TO_UTC_FILE, clk: str | None = None) -> PreparedTOAs:
+                 planets: bool | None = None, gps_file: str = GPS_TO_UTC_FILE, clk: str | None = None,
+                 timeeph: str | None = None, timeeph_file=None) -> PreparedTOAs:
     """Clock corrections, TT, TDB and solar-system geometry for each TOA under ``par``'s settings.
 
     ``clock_dir``/``ephem_file`` override where clock files and the ephemeris come from;
     ``strict_clock`` turns missing or out-of-range clock corrections into errors; ``planets``
     (default: the .par's ``PLANET_SHAPIRO``) adds the planets' positions; ``clk`` overrides the
-    .par's ``CLK`` (e.g. ``TT(BIPM2023)``, which is what PINT uses for ``UTC(NIST)``).
+    .par's ``CLK`` (e.g. ``TT(BIPM2023)``, which is what PINT uses for ``UTC(NIST)``); ``timeeph``/``timeeph_file``
+    override the .par's ``TIMEEPH`` and where the IF99 file is (:func:`choose_time_ephemeris`).
     """
-    _check_time_ephemeris(par)
+    timeeph, te405 = choose_time_ephemeris(par, timeeph, timeeph_file, ephem_file)
     if clk is not None:
         standard = parse_clk(clk, None, None)
     else:
@@ -118,15 +149,22 @@ def prepare_toas(par: ParFile, toas: TOAs, *, clock_dir=None, ephem_file=None, s
     for name in np.unique(site_names[~bary]):
         rows = site_names == name
         xyz = table[name].itrf_xyz_m  # None for the geocentre
-        tdb_minus_tt[rows] = tdb_minus_tt_s(tt[rows], as_utc.frac[rows], xyz)
+        if te405 is None:
+            tdb_minus_tt[rows] = tdb_minus_tt_s(tt[rows], as_utc.frac[rows], xyz)
         site_pos_m[rows], site_vel_m_s[rows] = site_gcrs_posvel_m(xyz, tt[rows])
+    ephem = load_ephemeris(ephem_name, ephem_file)
+    if te405 is not None and (~bary).any():
+        from jugbayes.timescales.timeeph import if99_tdb_minus_tt_s, read_time_ephemeris
+
+        earth_vel_c = ephem.posvel_km("earth", tt[~bary])[1] / C_KM_S  # at TT: 1.7 ms from TDB changes nothing
+        tdb_minus_tt[~bary] = if99_tdb_minus_tt_s(read_time_ephemeris(str(te405)), tt[~bary], earth_vel_c,
+                                                  site_pos_m[~bary] / C_M_S)
     tdb = tt.add_seconds(tdb_minus_tt)
     if bary.any():  # barycentric TOAs are TDB as written; their TT is for the table only
         tdb.day[bary], tdb.frac[bary] = as_utc.day[bary], as_utc.frac[bary]
         bary_tt = tt_from_tdb(as_utc[bary])
         tt.day[bary], tt.frac[bary] = bary_tt.day, bary_tt.frac
 
-    ephem = load_ephemeris(ephem_name, ephem_file)
     earth_km, earth_km_s = ephem.posvel_km("earth", tdb)
     ssb_obs_pos_ls = (earth_km + site_pos_m / 1000.0) / C_KM_S
     ssb_obs_vel_c = earth_km_s / C_KM_S + site_vel_m_s / C_M_S
@@ -139,4 +177,4 @@ def prepare_toas(par: ParFile, toas: TOAs, *, clock_dir=None, ephem_file=None, s
         for body in PLANETS:
             obs_planets[body] = ephem.posvel_km(body, tdb)[0] / C_KM_S - ssb_obs_pos_ls
     return PreparedTOAs(toas, standard, ephem_name.upper(), clock, tt, tdb, ssb_obs_pos_ls, ssb_obs_vel_c,
-                        obs_sun_pos_ls, obs_planets)
+                        obs_sun_pos_ls, obs_planets, timeeph)

@@ -106,18 +106,19 @@ def _isolated_sources(monkeypatch, tmp_path_factory):
 
 
 @lru_cache(maxsize=None)
-def _prepared_cached(name: str, clk: str | None = None, gps_file: str = "gps2utc.clk"):
+def _prepared_cached(name: str, clk: str | None = None, gps_file: str = "gps2utc.clk", timeeph: str | None = None):
     from jugbayes.prepare import prepare_toas
 
     par_rel, tim_rel = PINT_DATASETS[name] if name in PINT_DATASETS else name.split("|")
     par = _read_par_cached(str(DATASETS / par_rel))
     toas = _read_tim_cached(str(DATASETS / tim_rel))
-    return par, prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=ephem_file(par), clk=clk, gps_file=gps_file)
+    return par, prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=ephem_file(par), clk=clk, gps_file=gps_file,
+                              timeeph=timeeph)
 
 
 @pytest.fixture
 def prepared():
-    """``prepared(name, clk=None, gps_file=...)`` -> (par, PreparedTOAs), computed once per session."""
+    """``prepared(name, clk=None, gps_file=..., timeeph=None)`` -> (par, PreparedTOAs), computed once per session."""
     return _prepared_cached
 
 

@@ -55,13 +55,19 @@ def test_testtimes_tt_matches_tempo2(prepared, t2):
     assert max(map(abs, diff_ns)) < 0.5, diff_ns  # TEMPO2 printed Ttt to ~0.09 ns
 
 
-def test_testtimes_tdb_offset_is_constant(prepared, t2):
-    """UTC -> TDB against testtimes' TEMPO2 column: ~60 ns apart, near-constant.
-
-    testtimes.par names no TIMEEPH, so TEMPO2 used its default IF99 (TE405) time ephemeris; jugbayes, like
-    PINT, uses FB90.  Where a .par says TIMEEPH FB90 (J1744-1134) TEMPO2 and jugbayes agree within 1 ns.
-    """
+def test_testtimes_tdb_matches_tempo2_by_if99(prepared, t2):
+    """UTC -> TDB against testtimes' TEMPO2 column: testtimes.par names no TIMEEPH, so TEMPO2 used IF99
+    (TIMEEPH_short.te405), and so does jugbayes when it finds the file (here beside the JPL kernel)."""
     _, prep = prepared(TESTTIMES, gps_file="gps2utc_tempo2.clk")
+    assert prep.timeeph == "IF99"
+    diff_ns = (prep.tdb.seconds_since(prep.utc) - t2["tt2tb"]) * 1e9
+    assert np.abs(diff_ns).max() < 1.0, diff_ns
+
+
+def test_testtimes_fb90_reading_is_60_ns_from_tempo2s_if99(prepared, t2):
+    """PINT's reading (FB90 whatever the .par says): ~60 ns from TEMPO2's IF99, near-constant.  Where a .par
+    says TIMEEPH FB90 (J1744-1134) TEMPO2 and jugbayes agree within 1 ns."""
+    _, prep = prepared(TESTTIMES, gps_file="gps2utc_tempo2.clk", timeeph="FB90")
     diff_ns = (prep.tdb.seconds_since(prep.utc) - t2["tt2tb"]) * 1e9
     assert 55 < diff_ns.mean() < 65, diff_ns
     assert np.abs(diff_ns - diff_ns.mean()).max() < 2.0, diff_ns
@@ -163,24 +169,38 @@ def test_planet_positions_when_asked(load_par, load_tim):
     assert prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp").obs_planet_pos_ls == {}
 
 
-def test_timeeph_if99_warns_and_fb90_is_silent(tmp_path, load_tim):
+def test_timeeph_follows_tempo2_and_says_so(tmp_path, load_tim):
     import warnings as _w
 
     from conftest import CLOCK_DIR, EPHEM_DIR
 
+    from jugbayes.errors import InputError
     from jugbayes.io import read_par
     from jugbayes.prepare import TimeEphemerisWarning, prepare_toas
+    from jugbayes.timescales.timeeph import TimeEphemerisError
 
     text = (DATASETS / "testtimes" / "testtimes.par").read_text()
     toas = load_tim(str(DATASETS / "testtimes" / "testtimes.tim"))
-    for timeeph, warns in (("IF99", True), ("FB90", False)):
-        par_path = tmp_path / f"{timeeph}.par"
-        par_path.write_text(text + f"TIMEEPH {timeeph}\n")
-        par = read_par(par_path, warn=False)
+    lonely = tmp_path / "kernels" / "de421.bsp"  # a kernel with no IF99 file beside it
+    lonely.parent.mkdir()
+    lonely.symlink_to(EPHEM_DIR / "de421.bsp")
+
+    def run(line: str, kernel=EPHEM_DIR / "de421.bsp"):
+        par_path = tmp_path / "t.par"
+        par_path.write_text(text + line)
         with _w.catch_warnings(record=True) as record:
             _w.simplefilter("always")
-            prepare_toas(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp")
-        hits = [w for w in record if issubclass(w.category, TimeEphemerisWarning)]
-        assert (len(hits) == 1) is warns, [str(w.message) for w in record]
-        if warns:
-            assert f"{par_path}:" in str(hits[0].message) and "IF99" in str(hits[0].message)
+            prep = prepare_toas(read_par(par_path, warn=False), toas, clock_dir=CLOCK_DIR, ephem_file=kernel)
+        return prep.timeeph, [str(w.message) for w in record if issubclass(w.category, TimeEphemerisWarning)]
+
+    assert run("TIMEEPH IF99\n") == ("IF99", [])
+    assert run("TIMEEPH FB90\n") == ("FB90", [])
+    assert run("TIMEEPH FB90\n", lonely) == ("FB90", [])
+    used, said = run("")
+    assert used == "IF99" and len(said) == 1 and "no TIMEEPH" in said[0] and "TIMEEPH_short.te405" in said[0]
+    used, said = run("", lonely)
+    assert used == "FB90" and len(said) == 1 and "no IF99 file" in said[0] and str(lonely.parent) in said[0]
+    with pytest.raises(TimeEphemerisError, match=r"t\.par:\d+: TIMEEPH IF99 needs"):
+        run("TIMEEPH IF99\n", lonely)
+    with pytest.raises(InputError, match=r"t\.par:\d+: TIMEEPH 'TE200' is not a time ephemeris"):
+        run("TIMEEPH TE200\n")
