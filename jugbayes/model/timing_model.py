@@ -271,6 +271,10 @@ def _check_supported(par: ParFile) -> None:
         p = par.get(name)
         if p is not None and p.as_bool():
             problems.append(what)
+    units = par.get("UNITS")
+    if units is not None and units.value.strip().upper() != "TDB":
+        problems.append(f"UNITS {units.value} (parameters in TDB units only: convert the .par first, e.g. with "
+                        "PINT's tcb2tdb or TEMPO2's transform plug-in)")
     swm = par.get("SWM")
     if swm is not None and swm.as_float() != 0:
         problems.append(f"solar-wind model SWM {swm.value} (only SWM 0)")

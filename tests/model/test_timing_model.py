@@ -252,6 +252,9 @@ def test_unsupported_components_fail_with_their_names(tmp_path):
     _fast_tim(tmp_path / "g.tim", n=5)
     with pytest.raises(InputError, match=r"does not implement yet: solar-wind model SWM 1"):
         build_model(read_par(par), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
+    par.write_text(_FAST_PAR + "UNITS TCB\n")  # was silently read as TDB
+    with pytest.raises(InputError, match=r"g\.par: .*does not implement yet: UNITS TCB \(parameters in TDB units"):
+        build_model(read_par(par), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
 
 
 @pytest.mark.filterwarnings("ignore")
