@@ -4,7 +4,7 @@ For models the shared reference outputs do not cover (glitches, other binaries, 
 Run from the project root with jugbayes's Python; PINT runs in another Python (``pip install
 pint-pulsar`` there), offline against ``../shared`` via ``shared/tools/pint_offline.py``::
 
-    python tools/compare_residuals_with_pint.py PAR TIM --pint-python /path/to/python [--clk STD]
+    python tools/compare_residuals_with_pint.py PAR TIM --pint-python /path/to/python [--clk STD] [--timeeph FB90]
 
 Prints the largest and rms difference (ns) without removing any mean (both use absolute phase
 from TZR, nearest pulse, time = phase / spin frequency at each TOA).  PINT is a peer to compare
@@ -34,6 +34,7 @@ def main() -> int:
     ap.add_argument("--pint-python", required=True, help="a Python with pint-pulsar installed")
     ap.add_argument("--shared", default=os.environ.get("JUGBAYES_SHARED", str(ROOT.parent / "shared")))
     ap.add_argument("--clk", help="time standard override for jugbayes (PINT reads UTC(NIST) as TT(BIPM2023))")
+    ap.add_argument("--timeeph", help="TT -> TDB series override for jugbayes (PINT always uses FB90)")
     args = ap.parse_args()
     shared = Path(args.shared)
 
@@ -46,7 +47,8 @@ def main() -> int:
         par = read_par(args.par)
         ephem = (par.get("EPHEM").value if par.get("EPHEM") else "DE421").lower()
         model = build_model(par, read_tim(args.tim), clock_dir=shared / "clock",
-                            ephem_file=shared / "ephem" / f"{ephem}.bsp", clk=args.clk)
+                            ephem_file=shared / "ephem" / f"{ephem}.bsp", clk=args.clk,
+                            timeeph=args.timeeph)
     ours = np.asarray(model.residuals()["time_s"])
     diff_ns = (ours - pint) * 1e9
     print(f"{len(ours)} TOAs: max |jugbayes - PINT| {np.abs(diff_ns).max():.3f} ns, rms {diff_ns.std():.3f} ns "

@@ -26,6 +26,7 @@ TEXT = "text"  # the rest of the line, verbatim (informational keys)
 SETTINGS, INFO = "settings", "info"
 SPIN, GLITCH, ASTROMETRY, DISPERSION, SOLAR_WIND = "spin", "glitch", "astrometry", "dispersion", "solar_wind"
 FD, JUMPS, BINARY, NOISE = "fd", "jumps", "binary", "noise"
+PIECEWISE = "piecewise"  # PINT's piecewise spin-down solutions (PWEP_i ...)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,13 @@ _FAMILIES = [
     (r"GLF2_(\d+)", "GLF2_{i}", FLOAT, GLITCH, "Hz/s^2"),
     (r"GLF0D_(\d+)", "GLF0D_{i}", FLOAT, GLITCH, "Hz"),
     (r"GLTD_(\d+)", "GLTD_{i}", FLOAT, GLITCH, "d"),
+    (r"PWEP_(\d+)", "PWEP_{i}", MJD, PIECEWISE, "d"),
+    (r"PWSTART_(\d+)", "PWSTART_{i}", MJD, PIECEWISE, "d"),
+    (r"PWSTOP_(\d+)", "PWSTOP_{i}", MJD, PIECEWISE, "d"),
+    (r"PWPH_(\d+)", "PWPH_{i}", FLOAT, PIECEWISE, "cycles"),
+    (r"PWF0_(\d+)", "PWF0_{i}", FLOAT, PIECEWISE, "Hz"),
+    (r"PWF1_(\d+)", "PWF1_{i}", FLOAT, PIECEWISE, "Hz/s"),
+    (r"PWF2_(\d+)", "PWF2_{i}", FLOAT, PIECEWISE, "Hz/s^2"),
 ]
 _FAMILIES_RE = [(re.compile(f"^{pat}$"), fmt, kind, comp, unit) for pat, fmt, kind, comp, unit in _FAMILIES]
 

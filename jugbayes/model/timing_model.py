@@ -44,7 +44,7 @@ _SETTINGS_CHECKS: dict[str, str] = {}  # settings whose "Y" asks for something n
 # Terms that change the residuals but that the .par reader leaves unused: silently dropping them would give
 # wrong residuals (TEMPO2 WAVE harmonic whitening, IFUNC interpolated offsets, PINT piecewise spin-down,
 # chromatic CM/CMX, wave-X DM/spin terms, frequency-dependent jumps).
-_UNSUPPORTED_TERMS = re.compile(r"^(WAVE|DMWAVE|IFUNC|SIFUNC|PW(EP|START|STOP|PH|F\d)_|CM\d|CMX|CMEPOCH|WX|DMWX|"
+_UNSUPPORTED_TERMS = re.compile(r"^(WAVE|DMWAVE|IFUNC|SIFUNC|CM\d|CMX|CMEPOCH|WX|DMWX|"
                                 r"CMWX|SWX|FDJUMP|NE_SW\d|SWP)")
 
 
@@ -62,6 +62,7 @@ class Structure:
     solar_wind: bool
     binary: str | None = None
     glitches: tuple[str, ...] = ()
+    pieces: tuple[str, ...] = ()  # piecewise spin-down solutions PWEP_i
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
 
@@ -182,6 +183,10 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
         dt = d[f"glep_dt0_s_{i}"] - total - params[f"GLEP_{i}"] * SECONDS_PER_DAY
         phase = phase + glitch_phase(dt, p(f"GLPH_{i}"), p(f"GLF0_{i}"), p(f"GLF1_{i}"), p(f"GLF2_{i}"),
                                      p(f"GLF0D_{i}"), p(f"GLTD_{i}") * SECONDS_PER_DAY)
+    for i in s.pieces:  # PINT's piecewise spin-down: a Taylor series in the emission time within [start, stop)
+        dt = d[f"pw_dt0_s_{i}"] - total - params[f"PWEP_{i}"] * SECONDS_PER_DAY
+        phase = phase + d[f"pw_rows_{i}"] * (p(f"PWPH_{i}") + dt * (p(f"PWF0_{i}") + dt * (
+            p(f"PWF1_{i}") / 2.0 + dt * p(f"PWF2_{i}") / 6.0)))
     if s.n_jumps:
         jumps = jnp.stack([p(f"JUMP{i}") for i in range(1, s.n_jumps + 1)])
         phase = phase + (d["jump_mask"] @ jumps) * f0
@@ -293,6 +298,25 @@ def _check_supported(par: ParFile) -> None:
                                          + "; ".join(problems))
 
 
+def _piecewise_solutions(par: ParFile, prep: PreparedTOAs, d: dict, ref: dict, units: dict, add) -> tuple[str, ...]:
+    """PINT's piecewise spin-down: for each PWEP_i, the rows whose TDB lies in [PWSTART_i, PWSTOP_i) and their
+    seconds since PWEP_i; PWPH_i/PWF0_i/PWF1_i/PWF2_i (default 0) become parameters, PWEP_i an offset in days."""
+    pieces = sorted({n.split("_", 1)[1] for n in par.params if n.startswith("PW") and "_" in n}, key=int)
+    tdb_mjd = prep.tdb.as_float()
+    for i in pieces:
+        need = [par.get(f"{stem}_{i}") for stem in ("PWEP", "PWSTART", "PWSTOP")]
+        if any(p is None for p in need):
+            line = next(p.line for n, p in par.params.items() if n.startswith("PW") and n.endswith(f"_{i}"))
+            raise InputError(par.path, line, f"piecewise solution {i} needs PWEP_{i}, PWSTART_{i} and PWSTOP_{i}")
+        epoch, start, stop = need
+        d[f"pw_dt0_s_{i}"] = spin.seconds_since_epoch(prep.tdb, epoch.as_decimal())
+        d[f"pw_rows_{i}"] = ((tdb_mjd >= start.as_float()) & (tdb_mjd < stop.as_float())).astype(np.float64)
+        ref[f"PWEP_{i}"], units[f"PWEP_{i}"] = 0.0, "d"
+        for stem, unit in (("PWPH", "turns"), ("PWF0", "Hz"), ("PWF1", "Hz/s"), ("PWF2", "Hz/s^2")):
+            add(f"{stem}_{i}", _value(par, f"{stem}_{i}"), unit)
+    return tuple(pieces)
+
+
 def _one_hot(n: int, index: int) -> np.ndarray:
     out = np.zeros(n)
     out[index] = 1.0
@@ -398,6 +422,8 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
                            ("GLTD", "d")):
             add(f"{stem}_{i}", _value(par, f"{stem}_{i}"), unit)
 
+    pieces = _piecewise_solutions(par, prep, d, ref, units, add)
+
     # jumps (phase offsets of JUMP * F0 on the TOAs they select; never on the TZR TOA's flags)
     jumps = par.masked("JUMP")
     masks = np.zeros((len(all_toas), len(jumps)))
@@ -432,7 +458,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     d = {k: (jax.device_put(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
-                          binary=binary_kind, glitches=tuple(glitches), troposphere=use_troposphere,
+                          binary=binary_kind, glitches=tuple(glitches), pieces=pieces, troposphere=use_troposphere,
                           pulse_numbers=pulse_numbers is not None)
     names = tuple(ref)
     free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))

@@ -16,7 +16,7 @@ from math import factorial
 import jax
 import numpy as np
 import pytest
-from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR
+from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PARFILES
 
 from jugbayes.constants import C_M_S
 from jugbayes.errors import InputError
@@ -348,3 +348,32 @@ def test_barycentric_toas_get_no_geometric_or_shapiro_delay_as_pint():
     r = {k: np.asarray(v) for k, v in model.residuals().items()}
     assert not r["delay_shapiro_s"].any() and not r["delay_roemer_s"].any()
     assert np.abs(r["time_s"] - _pint_reference("NGC6440E_bary")["resid_s"]).max() < 1 * NS
+
+
+# ---------------------------------------------------------------- piecewise spin-down (PINT's PiecewiseSpindown)
+
+def test_piecewise_spindown_matches_pint_and_fits(tmp_path):
+    """PWEP_1 ... on 5 barycentric TOAs with a GBT TZR TOA: PINT's reading (TT(BIPM2023), FB90)."""
+    par = read_par(PARFILES / "piecewise.par", warn=False)
+    toas = read_tim(PARFILES / "piecewise.tim")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no CLK, no TIMEEPH: said by the readers
+        model = build_model(par, toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de405.bsp",
+                            clk="TT(BIPM2023)", timeeph="FB90")
+    assert model.structure.pieces == ("1",)
+    assert {"PWF0_1", "PWF1_1", "PWF2_1"} <= set(model.free)
+    ours = np.asarray(model.residuals()["time_s"])
+    assert np.abs(ours - _pint_reference("piecewise")["resid_s"]).max() < 1 * NS
+    p0 = model.zero_params()
+    grad = jax.jacfwd(lambda x: model.residual_fn(dict(p0, PWF0_1=x), model.data)["phase"])(p0["PWF0_1"])
+    dt_s = np.asarray(model.data["pw_dt0_s_1"])[:-1] - np.asarray(model.residuals()["total_delay_s"])
+    assert np.asarray(model.data["pw_rows_1"]).all()  # every TOA and the TZR TOA lie in the solution's range
+    grad = np.asarray(grad)  # d(phase - TZR phase)/d PWF0_1: the emission times since PWEP_1, less the TZR's
+    assert np.allclose(grad - grad[0], dt_s - dt_s[0], rtol=1e-9) and np.ptp(grad) > 1e6
+
+
+def test_piecewise_solution_without_its_range_is_refused(tmp_path):
+    lines = [ln for ln in (PARFILES / "piecewise.par").read_text().splitlines() if not ln.startswith("PWSTOP_1")]
+    (tmp_path / "p.par").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"p\.par:\d+: piecewise solution 1 needs PWEP_1, PWSTART_1 and PWSTOP_1"):
+        build_model(read_par(tmp_path / "p.par", warn=False), read_tim(PARFILES / "piecewise.tim"), **_KW)
