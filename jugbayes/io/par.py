@@ -63,6 +63,11 @@ class Parameter:
     def kind(self) -> str:
         return self.spec.kind if self.spec else catalog.TEXT
 
+    def as_pair(self) -> tuple[float, float]:
+        """A two-number parameter's values (``WAVEk``: sine, cosine amplitude)."""
+        a, b = self.value.split()
+        return numbers.to_float(a), numbers.to_float(b)
+
     def as_float(self) -> float:
         """The value as float64 (angles: RAJ in hours, DECJ in degrees)."""
         return float(self.as_decimal())
@@ -213,6 +218,14 @@ def _read_selector(tokens: list[str], name: str) -> tuple[tuple[str, ...], list[
     return (key, *sel_values), tokens[1 + arity :], None
 
 
+def _parse_pair(spec: ParamSpec, written: str, tokens: list[str], lineno: int, path, comment) -> Parameter:
+    """A two-number parameter (``WAVE1 a b``): exactly two numbers, held as ``"a b"``, never fitted."""
+    if len(tokens) != 2 or not all(numbers.is_float(t) for t in tokens):
+        raise InputError(path, lineno, f"{written} needs two numbers (sine and cosine amplitudes), got "
+                                       f"{' '.join(tokens)!r}")
+    return Parameter(spec.name, written, " ".join(tokens), spec=spec, line=lineno, comment=comment)
+
+
 def _parse_line(text: str, lineno: int, path: str | None) -> Parameter:
     tokens = text.split()
     written = tokens[0]
@@ -233,6 +246,8 @@ def _parse_line(text: str, lineno: int, path: str | None) -> Parameter:
             raise InputError(path, lineno, problem)
     if not tokens:
         raise InputError(path, lineno, f"{written} has no value")
+    if spec.kind == catalog.PAIR:
+        return _parse_pair(spec, written, tokens, lineno, path, comment)
     value, tail = tokens[0], tokens[1:]
     problem = _check_value(spec, value)
     if problem is None:
@@ -273,7 +288,8 @@ def parse_par_lines(lines: list[str], path: str | os.PathLike | None = None, *, 
     if not any(isinstance(p, Parameter) for p in par.lines):
         raise InputError(path, len(lines), "no parameters found by the end of the file: not a .par file")
     if warn and par.unused:
-        names = ", ".join(dict.fromkeys(p.written_name for p in par.unused))
+        unused = list(dict.fromkeys(p.written_name for p in par.unused))
+        names = ", ".join(unused[:12]) + (f", ... ({len(unused)} in all)" if len(unused) > 12 else "")
         warnings.warn(
             f"{path or '<par>'}: parameters not used by the timing model, kept and written back unchanged: {names}",
             UnusedParameterWarning,
@@ -294,6 +310,8 @@ def format_param(p: Parameter) -> str:
     """One ``.par`` line for a parameter, readable by TEMPO, TEMPO2 and PINT."""
     if p.kind == catalog.TEXT:
         return f"{p.written_name:<15} {p.value}".rstrip()
+    if p.kind == catalog.PAIR:
+        return " ".join((f"{p.written_name:<15}", p.value, *((p.comment,) if p.comment else ())))
     head = " ".join((p.written_name, *p.selector))
     parts = [f"{head:<15}", f"{p.value:>25}"]
     # An uncertainty with no flag before it must not read back as a flag.

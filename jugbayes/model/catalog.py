@@ -20,6 +20,7 @@ STR = "str"  # one word
 BOOL = "bool"  # Y/N, T/F, 1/0
 INT = "int"
 TEXT = "text"  # the rest of the line, verbatim (informational keys)
+PAIR = "pair"  # two numbers, e.g. TEMPO2's WAVEk sine and cosine amplitudes; kept as "a b"
 
 # Components: who uses a parameter.  INFO keys describe a past fit; SETTINGS
 # choose how the model is evaluated.
@@ -27,6 +28,7 @@ SETTINGS, INFO = "settings", "info"
 SPIN, GLITCH, ASTROMETRY, DISPERSION, SOLAR_WIND = "spin", "glitch", "astrometry", "dispersion", "solar_wind"
 FD, JUMPS, BINARY, NOISE = "fd", "jumps", "binary", "noise"
 PIECEWISE = "piecewise"  # PINT's piecewise spin-down solutions (PWEP_i ...)
+WAVE = "wave"  # TEMPO2's harmonic whitening (WAVE_OM, WAVEEPOCH, WAVEk)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ _SINGLE = [
     _s("PLANET_SHAPIRO2", TEXT, INFO),
     # spin
     _s("PEPOCH", MJD, SPIN, "d"),
+    _s("WAVEEPOCH", MJD, WAVE, "d"),
+    _s("WAVE_OM", FLOAT, WAVE, "rad/d"),
     _s("PHOFF", FLOAT, SPIN, "cycles"),
     # astrometry
     _s("RAJ", HMS, ASTROMETRY, "hourangle", aliases=("RA",)),
@@ -183,6 +187,7 @@ _FAMILIES = [
     (r"GLF2_(\d+)", "GLF2_{i}", FLOAT, GLITCH, "Hz/s^2"),
     (r"GLF0D_(\d+)", "GLF0D_{i}", FLOAT, GLITCH, "Hz"),
     (r"GLTD_(\d+)", "GLTD_{i}", FLOAT, GLITCH, "d"),
+    (r"WAVE(\d+)", "WAVE{i}", PAIR, WAVE, "s"),
     (r"PWEP_(\d+)", "PWEP_{i}", MJD, PIECEWISE, "d"),
     (r"PWSTART_(\d+)", "PWSTART_{i}", MJD, PIECEWISE, "d"),
     (r"PWSTOP_(\d+)", "PWSTOP_{i}", MJD, PIECEWISE, "d"),

@@ -31,7 +31,7 @@ from jugbayes.geometry.sites import resolve_site
 from jugbayes.io import numbers
 from jugbayes.io.par import ParFile
 from jugbayes.io.tim import TOAs
-from jugbayes.model import astrometry, dispersion, spin, troposphere
+from jugbayes.model import astrometry, catalog, dispersion, spin, troposphere
 from jugbayes.model.selectors import toa_mask
 from jugbayes.prepare import PreparedTOAs, prepare_toas
 from jugbayes.timescales.mjd import SECONDS_PER_DAY
@@ -44,7 +44,7 @@ _SETTINGS_CHECKS: dict[str, str] = {}  # settings whose "Y" asks for something n
 # Terms that change the residuals but that the .par reader leaves unused: silently dropping them would give
 # wrong residuals (TEMPO2 WAVE harmonic whitening, IFUNC interpolated offsets, PINT piecewise spin-down,
 # chromatic CM/CMX, wave-X DM/spin terms, frequency-dependent jumps).
-_UNSUPPORTED_TERMS = re.compile(r"^(WAVE|DMWAVE|IFUNC|SIFUNC|CM\d|CMX|CMEPOCH|WX|DMWX|"
+_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|IFUNC|SIFUNC|CM\d|CMX|CMEPOCH|WX|DMWX|"
                                 r"CMWX|SWX|FDJUMP|NE_SW\d|SWP)")
 
 
@@ -63,6 +63,7 @@ class Structure:
     binary: str | None = None
     glitches: tuple[str, ...] = ()
     pieces: tuple[str, ...] = ()  # piecewise spin-down solutions PWEP_i
+    n_wave: int = 0  # TEMPO2 WAVE harmonics (amplitudes held fixed, as data)
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
 
@@ -187,6 +188,11 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
         dt = d[f"pw_dt0_s_{i}"] - total - params[f"PWEP_{i}"] * SECONDS_PER_DAY
         phase = phase + d[f"pw_rows_{i}"] * (p(f"PWPH_{i}") + dt * (p(f"PWF0_{i}") + dt * (
             p(f"PWF1_{i}") / 2.0 + dt * p(f"PWF2_{i}") / 6.0)))
+    if s.n_wave:  # TEMPO2's harmonic whitening, as PINT's Wave: sum_k a_k sin(k w t) + b_k cos(k w t), times F0
+        arg = d["wave_om_rad_d"] * (d["wave_dt0_d"] - total / SECONDS_PER_DAY)
+        k = jnp.arange(1, s.n_wave + 1, dtype=jnp.float64)
+        amp = d["wave_amp_s"]
+        phase = phase + f0 * (jnp.sin(arg[:, None] * k) @ amp[:, 0] + jnp.cos(arg[:, None] * k) @ amp[:, 1])
     if s.n_jumps:
         jumps = jnp.stack([p(f"JUMP{i}") for i in range(1, s.n_jumps + 1)])
         phase = phase + (d["jump_mask"] @ jumps) * f0
@@ -317,6 +323,25 @@ def _piecewise_solutions(par: ParFile, prep: PreparedTOAs, d: dict, ref: dict, u
     return tuple(pieces)
 
 
+def _wave_terms(par: ParFile, prep: PreparedTOAs, d: dict, pepoch: Decimal) -> int:
+    """TEMPO2's WAVE1..WAVEn (sine, cosine amplitudes in s) at WAVE_OM (rad/day) from WAVEEPOCH (default
+    PEPOCH): days since the epoch per row and the (n, 2) amplitudes; the number of harmonics."""
+    waves = sorted((p for n, p in par.params.items() if p.spec.component == catalog.WAVE and p.spec.index),
+                   key=lambda p: p.spec.index)
+    if not waves:
+        return 0
+    if [p.spec.index for p in waves] != list(range(1, len(waves) + 1)):
+        missing = min(set(range(1, len(waves) + 1)) - {p.spec.index for p in waves})
+        raise InputError(par.path, waves[-1].line, f"WAVE{missing} is missing: WAVE terms must run 1, 2, ... n")
+    if par.get("WAVE_OM") is None:
+        raise InputError(par.path, waves[0].line, "WAVE terms need WAVE_OM, their fundamental frequency (rad/day)")
+    epoch = _decimal(par, "WAVEEPOCH") or pepoch
+    d["wave_dt0_d"] = spin.seconds_since_epoch(prep.tdb, epoch) / SECONDS_PER_DAY
+    d["wave_om_rad_d"] = jax.device_put(np.float64(par["WAVE_OM"].as_float()))
+    d["wave_amp_s"] = np.array([p.as_pair() for p in waves], dtype=np.float64)
+    return len(waves)
+
+
 def _one_hot(n: int, index: int) -> np.ndarray:
     out = np.zeros(n)
     out[index] = 1.0
@@ -423,6 +448,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
             add(f"{stem}_{i}", _value(par, f"{stem}_{i}"), unit)
 
     pieces = _piecewise_solutions(par, prep, d, ref, units, add)
+    n_wave = _wave_terms(par, prep, d, pepoch)
 
     # jumps (phase offsets of JUMP * F0 on the TOAs they select; never on the TZR TOA's flags)
     jumps = par.masked("JUMP")
@@ -458,7 +484,8 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     d = {k: (jax.device_put(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
-                          binary=binary_kind, glitches=tuple(glitches), pieces=pieces, troposphere=use_troposphere,
+                          binary=binary_kind, glitches=tuple(glitches), pieces=pieces, n_wave=n_wave,
+                          troposphere=use_troposphere,
                           pulse_numbers=pulse_numbers is not None)
     names = tuple(ref)
     free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))

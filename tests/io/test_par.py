@@ -106,16 +106,30 @@ def test_families_and_selectors():
 
 
 def test_unused_parameters_warn_once_and_are_kept(tmp_path):
-    lines = ["PSR J1", "F0 1.0", "WAVE_OM 0.1", "WAVE1 0.5 -0.2", "IFUNC1 54000 0.001 0", "MYPARAM whatever 3"]
+    lines = ["PSR J1", "F0 1.0", "DMWAVE_OM 0.1", "IFUNC1 54000 0.001 0", "MYPARAM whatever 3"]
     with pytest.warns(UnusedParameterWarning) as rec:
         par = parse_par_lines(lines, "x.par")
     assert len(rec) == 1
-    assert all(n in str(rec[0].message) for n in ("WAVE_OM", "WAVE1", "IFUNC1", "MYPARAM"))
-    assert [p.written_name for p in par.unused] == ["WAVE_OM", "WAVE1", "IFUNC1", "MYPARAM"]
+    assert all(n in str(rec[0].message) for n in ("DMWAVE_OM", "IFUNC1", "MYPARAM"))
+    assert [p.written_name for p in par.unused] == ["DMWAVE_OM", "IFUNC1", "MYPARAM"]
     text = format_par(par)
     for raw in lines[2:]:
         name, rest = raw.split(None, 1)
         assert any(line.split(None, 1) == [name, rest] for line in text.splitlines())
+
+
+def test_wave_pairs_read_and_write_back_exactly():
+    lines = ["PSR J1", "F0 1.0", "WAVE_OM 0.0015182579855022 0", "WAVEEPOCH 55305", "WAVE1 -0.21573979911255 -0.049063841960712",
+             "WAVE2 6.2795320246729e-1 -1.1984954655989D-1 # a comment"]
+    par = parse_par_lines(lines, "x.par")
+    assert not par.unused and par["WAVE1"].as_pair() == (-0.21573979911255, -0.049063841960712)
+    assert par["WAVE2"].as_pair() == (0.62795320246729, -0.11984954655989)
+    again = parse_par_lines(format_par(par).splitlines(), "y.par")
+    assert [(p.name, p.value, p.comment) for p in again.params.values()] == [
+        (p.name, p.value, p.comment) for p in par.params.values()]
+    for bad in ("WAVE1 0.5", "WAVE1 0.5 0.2 1", "WAVE1 0.5 x"):
+        with pytest.raises(InputError, match=r"x\.par:3: WAVE1 needs two numbers"):
+            parse_par_lines(["PSR J1", "F0 1.0", bad], "x.par")
 
 
 def test_comments_and_inline_comments_are_kept():

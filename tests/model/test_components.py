@@ -377,3 +377,31 @@ def test_piecewise_solution_without_its_range_is_refused(tmp_path):
     (tmp_path / "p.par").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"p\.par:\d+: piecewise solution 1 needs PWEP_1, PWSTART_1 and PWSTOP_1"):
         build_model(read_par(tmp_path / "p.par", warn=False), read_tim(PARFILES / "piecewise.tim"), **_KW)
+
+
+# ---------------------------------------------------------------- TEMPO2 WAVE harmonic whitening
+
+@pytest.mark.filterwarnings("ignore:.*clock")  # no Parkes clock files in ../shared (the same for PINT)
+def test_wave_harmonics_match_pint():
+    par = read_par(PARFILES / "vela_wave.par", warn=False)
+    model = build_model(par, read_tim(PARFILES / "vela_wave.tim"), clock_dir=CLOCK_DIR,
+                        ephem_file=EPHEM_DIR / "de405.bsp")
+    assert model.structure.n_wave == 20
+    r = {k: np.asarray(v) for k, v in model.residuals().items()}
+    assert np.abs(r["time_s"] - _pint_reference("vela_wave")["resid_s"]).max() < 1 * NS
+    # the term matters: the harmonics move the pulse phase by whole turns (amplitudes 0.1-0.6 s at F0 11.2 Hz)
+    p0 = model.zero_params()
+    d0 = dict(model.data, wave_amp_s=np.zeros_like(np.asarray(model.data["wave_amp_s"])))
+    without = np.asarray(model.residual_fn(p0, d0)["phase"])
+    assert np.abs((r["phase"] - without + 0.5) % 1.0 - 0.5).max() > 0.05
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    ("WAVE1 0.1 0.2\nWAVE3 0.1 0.2\n", r"WAVE2 is missing"),
+    ("WAVE1 0.1 0.2\n", r"WAVE terms need WAVE_OM"),
+])
+def test_incomplete_wave_terms_are_refused(tmp_path, lines, message):
+    par = _edited_par(tmp_path, PARFILES / "vela_wave.par",
+                      {f"WAVE{k}": "" for k in range(1, 21)} | {"WAVE_OM": ""}, add=lines)
+    with pytest.raises(InputError, match=message):
+        build_model(par, read_tim(PARFILES / "vela_wave.tim"), clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de405.bsp")
