@@ -64,7 +64,7 @@ class Parameter:
         return self.spec.kind if self.spec else catalog.TEXT
 
     def as_pair(self) -> tuple[float, float]:
-        """A two-number parameter's values (``WAVEk``: sine, cosine amplitude)."""
+        """A two-number parameter's values (``WAVEk``: sine, cosine amplitude; ``IFUNCk``: MJD, offset)."""
         a, b = self.value.split()
         return numbers.to_float(a), numbers.to_float(b)
 
@@ -219,11 +219,15 @@ def _read_selector(tokens: list[str], name: str) -> tuple[tuple[str, ...], list[
 
 
 def _parse_pair(spec: ParamSpec, written: str, tokens: list[str], lineno: int, path, comment) -> Parameter:
-    """A two-number parameter (``WAVE1 a b``): exactly two numbers, held as ``"a b"``, never fitted."""
-    if len(tokens) != 2 or not all(numbers.is_float(t) for t in tokens):
-        raise InputError(path, lineno, f"{written} needs two numbers (sine and cosine amplitudes), got "
-                                       f"{' '.join(tokens)!r}")
-    return Parameter(spec.name, written, " ".join(tokens), spec=spec, line=lineno, comment=comment)
+    """A two-number parameter (``WAVE1 a b``, ``IFUNC1 mjd offset [uncertainty]``): held as ``"a b"``, never
+    fitted; a third number, where the family has one, is its uncertainty."""
+    n_max = 3 if spec.name.startswith("IFUNC") else 2
+    if not 2 <= len(tokens) <= n_max or not all(numbers.is_float(t) for t in tokens):
+        what = "an MJD and an offset (s)" if n_max == 3 else "two numbers (sine and cosine amplitudes)"
+        raise InputError(path, lineno, f"{written} needs {what}, got {' '.join(tokens)!r}")
+    unc = tokens[2] if len(tokens) == 3 else None
+    return Parameter(spec.name, written, " ".join(tokens[:2]), uncertainty=unc, spec=spec, line=lineno,
+                     comment=comment)
 
 
 def _parse_line(text: str, lineno: int, path: str | None) -> Parameter:
@@ -311,7 +315,7 @@ def format_param(p: Parameter) -> str:
     if p.kind == catalog.TEXT:
         return f"{p.written_name:<15} {p.value}".rstrip()
     if p.kind == catalog.PAIR:
-        return " ".join((f"{p.written_name:<15}", p.value, *((p.comment,) if p.comment else ())))
+        return " ".join((f"{p.written_name:<15}", p.value, *(t for t in (p.uncertainty, p.comment) if t)))
     head = " ".join((p.written_name, *p.selector))
     parts = [f"{head:<15}", f"{p.value:>25}"]
     # An uncertainty with no flag before it must not read back as a flag.

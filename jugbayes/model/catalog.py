@@ -29,6 +29,7 @@ SPIN, GLITCH, ASTROMETRY, DISPERSION, SOLAR_WIND = "spin", "glitch", "astrometry
 FD, JUMPS, BINARY, NOISE = "fd", "jumps", "binary", "noise"
 PIECEWISE = "piecewise"  # PINT's piecewise spin-down solutions (PWEP_i ...)
 WAVE = "wave"  # TEMPO2's harmonic whitening (WAVE_OM, WAVEEPOCH, WAVEk)
+IFUNC = "ifunc"  # TEMPO2's interpolated phase offsets (SIFUNC, IFUNCk)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ _SINGLE = [
     _s("PEPOCH", MJD, SPIN, "d"),
     _s("WAVEEPOCH", MJD, WAVE, "d"),
     _s("WAVE_OM", FLOAT, WAVE, "rad/d"),
+    _s("SIFUNC", INT, IFUNC),
     _s("PHOFF", FLOAT, SPIN, "cycles"),
     # astrometry
     _s("RAJ", HMS, ASTROMETRY, "hourangle", aliases=("RA",)),
@@ -188,6 +190,7 @@ _FAMILIES = [
     (r"GLF0D_(\d+)", "GLF0D_{i}", FLOAT, GLITCH, "Hz"),
     (r"GLTD_(\d+)", "GLTD_{i}", FLOAT, GLITCH, "d"),
     (r"WAVE(\d+)", "WAVE{i}", PAIR, WAVE, "s"),
+    (r"IFUNC(\d+)", "IFUNC{i}", PAIR, IFUNC, "d, s"),
     (r"PWEP_(\d+)", "PWEP_{i}", MJD, PIECEWISE, "d"),
     (r"PWSTART_(\d+)", "PWSTART_{i}", MJD, PIECEWISE, "d"),
     (r"PWSTOP_(\d+)", "PWSTOP_{i}", MJD, PIECEWISE, "d"),

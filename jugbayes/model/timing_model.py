@@ -44,7 +44,7 @@ _SETTINGS_CHECKS: dict[str, str] = {}  # settings whose "Y" asks for something n
 # Terms that change the residuals but that the .par reader leaves unused: silently dropping them would give
 # wrong residuals (TEMPO2 WAVE harmonic whitening, IFUNC interpolated offsets, PINT piecewise spin-down,
 # chromatic CM/CMX, wave-X DM/spin terms, frequency-dependent jumps).
-_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|IFUNC|SIFUNC|CM\d|CMX|CMEPOCH|WX|DMWX|"
+_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|CM$|CM\d|CMX|CMEPOCH|WX|DMWX|"
                                 r"CMWX|SWX|FDJUMP|NE_SW\d|SWP)")
 
 
@@ -64,6 +64,7 @@ class Structure:
     glitches: tuple[str, ...] = ()
     pieces: tuple[str, ...] = ()  # piecewise spin-down solutions PWEP_i
     n_wave: int = 0  # TEMPO2 WAVE harmonics (amplitudes held fixed, as data)
+    ifunc: bool = False  # TEMPO2 IFUNC offsets, linearly interpolated (held fixed, as data)
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
 
@@ -193,6 +194,9 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
         k = jnp.arange(1, s.n_wave + 1, dtype=jnp.float64)
         amp = d["wave_amp_s"]
         phase = phase + f0 * (jnp.sin(arg[:, None] * k) @ amp[:, 0] + jnp.cos(arg[:, None] * k) @ amp[:, 1])
+    if s.ifunc:  # TEMPO2's IFUNC (SIFUNC 2): offsets (s) linearly interpolated in the emission time, times F0
+        t_d = d["ifunc_dt0_d"] - total / SECONDS_PER_DAY
+        phase = phase + f0 * jnp.interp(t_d, d["ifunc_knot_d"], d["ifunc_offset_s"])
     if s.n_jumps:
         jumps = jnp.stack([p(f"JUMP{i}") for i in range(1, s.n_jumps + 1)])
         phase = phase + (d["jump_mask"] @ jumps) * f0
@@ -342,6 +346,27 @@ def _wave_terms(par: ParFile, prep: PreparedTOAs, d: dict, pepoch: Decimal) -> i
     return len(waves)
 
 
+def _ifunc_terms(par: ParFile, prep: PreparedTOAs, d: dict) -> bool:
+    """TEMPO2's IFUNCk (MJD, offset in s) with SIFUNC 2 (linear interpolation, constant beyond the ends, as
+    PINT): the knots and each row's time in days since the first knot.  Whether there are any."""
+    knots = sorted((p for p in par.params.values() if p.spec.component == catalog.IFUNC and p.spec.index),
+                   key=lambda p: p.spec.index)
+    if not knots:
+        return False
+    kind = par.get("SIFUNC")
+    if kind is None or kind.value != "2":
+        raise InputError(par.path, kind.line if kind is not None else knots[0].line,
+                         "IFUNC terms: only SIFUNC 2 (linear interpolation) is implemented"
+                         + ("" if kind is not None else "; this .par gives no SIFUNC"))
+    first = Decimal(knots[0].value.split()[0])
+    x = np.array([float(Decimal(p.value.split()[0]) - first) for p in knots])
+    if np.any(np.diff(x) <= 0):
+        raise InputError(par.path, knots[0].line, "IFUNC knots must be in increasing MJD order")
+    d["ifunc_knot_d"], d["ifunc_offset_s"] = x, np.array([p.as_pair()[1] for p in knots])
+    d["ifunc_dt0_d"] = spin.seconds_since_epoch(prep.tdb, first) / SECONDS_PER_DAY
+    return True
+
+
 def _one_hot(n: int, index: int) -> np.ndarray:
     out = np.zeros(n)
     out[index] = 1.0
@@ -449,6 +474,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
 
     pieces = _piecewise_solutions(par, prep, d, ref, units, add)
     n_wave = _wave_terms(par, prep, d, pepoch)
+    ifunc = _ifunc_terms(par, prep, d)
 
     # jumps (phase offsets of JUMP * F0 on the TOAs they select; never on the TZR TOA's flags)
     jumps = par.masked("JUMP")
@@ -484,7 +510,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     d = {k: (jax.device_put(v) if isinstance(v, np.ndarray) else v) for k, v in d.items()}
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
-                          binary=binary_kind, glitches=tuple(glitches), pieces=pieces, n_wave=n_wave,
+                          binary=binary_kind, glitches=tuple(glitches), pieces=pieces, n_wave=n_wave, ifunc=ifunc,
                           troposphere=use_troposphere,
                           pulse_numbers=pulse_numbers is not None)
     names = tuple(ref)

@@ -106,12 +106,12 @@ def test_families_and_selectors():
 
 
 def test_unused_parameters_warn_once_and_are_kept(tmp_path):
-    lines = ["PSR J1", "F0 1.0", "DMWAVE_OM 0.1", "IFUNC1 54000 0.001 0", "MYPARAM whatever 3"]
+    lines = ["PSR J1", "F0 1.0", "DMWAVE_OM 0.1", "CMWXFREQ_0001 0.001 0", "MYPARAM whatever 3"]
     with pytest.warns(UnusedParameterWarning) as rec:
         par = parse_par_lines(lines, "x.par")
     assert len(rec) == 1
-    assert all(n in str(rec[0].message) for n in ("DMWAVE_OM", "IFUNC1", "MYPARAM"))
-    assert [p.written_name for p in par.unused] == ["DMWAVE_OM", "IFUNC1", "MYPARAM"]
+    assert all(n in str(rec[0].message) for n in ("DMWAVE_OM", "CMWXFREQ_0001", "MYPARAM"))
+    assert [p.written_name for p in par.unused] == ["DMWAVE_OM", "CMWXFREQ_0001", "MYPARAM"]
     text = format_par(par)
     for raw in lines[2:]:
         name, rest = raw.split(None, 1)
@@ -130,6 +130,11 @@ def test_wave_pairs_read_and_write_back_exactly():
     for bad in ("WAVE1 0.5", "WAVE1 0.5 0.2 1", "WAVE1 0.5 x"):
         with pytest.raises(InputError, match=r"x\.par:3: WAVE1 needs two numbers"):
             parse_par_lines(["PSR J1", "F0 1.0", bad], "x.par")
+    ifunc = parse_par_lines(["PSR J1", "F0 1.0", "SIFUNC 2 0", "IFUNC1 54658.155289299385913 92.1008214797 0.0"], "x")
+    assert ifunc["IFUNC1"].as_pair() == (54658.155289299385913, 92.1008214797) and ifunc["IFUNC1"].uncertainty == "0.0"
+    assert format_par(ifunc).splitlines()[-1].split() == ["IFUNC1", "54658.155289299385913", "92.1008214797", "0.0"]
+    with pytest.raises(InputError, match=r"x\.par:3: IFUNC1 needs an MJD and an offset"):
+        parse_par_lines(["PSR J1", "F0 1.0", "IFUNC1 54000"], "x.par")
 
 
 def test_comments_and_inline_comments_are_kept():

@@ -405,3 +405,24 @@ def test_incomplete_wave_terms_are_refused(tmp_path, lines, message):
                       {f"WAVE{k}": "" for k in range(1, 21)} | {"WAVE_OM": ""}, add=lines)
     with pytest.raises(InputError, match=message):
         build_model(par, read_tim(PARFILES / "vela_wave.tim"), clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de405.bsp")
+
+
+# ---------------------------------------------------------------- TEMPO2 IFUNC interpolated offsets
+
+def test_ifunc_offsets_match_pint():
+    """997 IFUNC knots (SIFUNC 2) on J0007+7303's geocentric TOAs, as PINT reads them (no TIMEEPH: FB90)."""
+    par = read_par(PARFILES / "j0007_ifunc.par", warn=False)
+    model = build_model(par, read_tim(PARFILES / "j0007_ifunc.tim"), clock_dir=CLOCK_DIR,
+                        ephem_file=EPHEM_DIR / "de405.bsp", timeeph="FB90")
+    assert model.structure.ifunc and len(model.data["ifunc_knot_d"]) == 997
+    r = {k: np.asarray(v) for k, v in model.residuals().items()}
+    assert np.abs(r["time_s"] - _pint_reference("j0007_ifunc")["resid_s"]).max() < 1 * NS
+    d0 = dict(model.data, ifunc_offset_s=np.zeros(997))  # the offsets (~92 s) move the phase by many turns' worth
+    without = np.asarray(model.residual_fn(model.zero_params(), d0)["phase"])
+    assert np.abs((r["phase"] - without + 0.5) % 1.0 - 0.5).max() > 0.05
+
+
+def test_ifunc_needs_linear_interpolation(tmp_path):
+    par = _edited_par(tmp_path, PARFILES / "j0007_ifunc.par", {"SIFUNC": "SIFUNC 0 0"})
+    with pytest.raises(InputError, match=r"edited\.par:\d+: IFUNC terms: only SIFUNC 2"):
+        build_model(par, read_tim(PARFILES / "j0007_ifunc.tim"), **_KW)
