@@ -141,7 +141,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
           f"{'converged' if result.converged else 'NOT converged'}")
     if args.out_par:
-        write_par(updated_par(par, values), args.out_par, protect=tuple(toas.files))
+        from jugbayes.report.par_output import FitSummary, output_par
+
+        fitted = output_par(updated_par(par, values), model, inputs=(args.par, args.tim), command=f"fit, {kind}",
+                            fit=FitSummary(result.chi2, result.dof, result.wrms_postfit_us))
+        write_par(fitted, args.out_par, protect=tuple(toas.files))
         print(f"wrote {args.out_par}")
     if args.summary:
         names = [n for n in result.names]
@@ -217,7 +221,11 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
     flat = result.samples.reshape(-1, len(result.names))
     medians = SimpleNamespace(names=result.names, offsets=np.median(flat, axis=0), sigma=flat.std(axis=0))
     values = fitted_values(model, medians)
-    write_par(updated_par(model.par, values), outdir / "posterior.par", protect=tuple(model.toas.files))
+    from jugbayes.report.par_output import output_par
+
+    posterior_par = output_par(updated_par(model.par, values), model, inputs=(model.par.path, *model.toas.files),
+                               command="fit --method nuts: posterior medians and sds")
+    write_par(posterior_par, outdir / "posterior.par", protect=tuple(model.toas.files))
     print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
     if args.plot:
         from jugbayes.report.corner import corner_plot

@@ -30,10 +30,26 @@ _PINT_CHILD = r"""
 import sys; sys.path.insert(0, sys.argv[1]); import pint_offline
 import numpy as np
 from pint.models import get_model; from pint.toa import get_TOAs; from pint.residuals import Residuals
-m = get_model(sys.argv[2]); t = get_TOAs(sys.argv[3], model=m)
-r = Residuals(t, m, subtract_mean=False, track_mode="nearest")
-np.save(sys.argv[4], r.time_resids.to_value("s").astype(float))
+out = {}
+for i in range(2, len(sys.argv) - 1, 2):
+    m = get_model(sys.argv[i]); t = get_TOAs(sys.argv[i + 1], model=m)
+    r = Residuals(t, m, subtract_mean=False, track_mode="nearest")
+    out[f"r{i // 2 - 1}"] = r.time_resids.to_value("s").astype(float)
+np.savez(sys.argv[-1], **out)
 """
+
+
+def pint_residuals_s(pairs, pint_python: str, shared: Path) -> list[np.ndarray]:
+    """PINT's residuals (s, no mean removed, nearest pulse) for each (par, tim), from one PINT process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pint.npz"
+        argv = [str(x) for pair in pairs for x in pair]
+        done = subprocess.run([pint_python, "-c", _PINT_CHILD, str(shared / "tools"), *argv, str(out)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"PINT failed:\n{done.stderr[-3000:]}")
+        with np.load(out) as data:
+            return [data[f"r{i}"] for i in range(len(pairs))]
 
 
 def main() -> int:
@@ -49,11 +65,7 @@ def main() -> int:
     from jugbayes.io import read_par, read_tim
     from jugbayes.model.timing_model import build_model
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "pint.npy"
-        subprocess.run([args.pint_python, "-c", _PINT_CHILD, str(shared / "tools"), args.par, args.tim, str(out)],
-                       check=True, capture_output=True)
-        pint = np.load(out)
+    (pint,) = pint_residuals_s([(args.par, args.tim)], args.pint_python, shared)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         par = read_par(args.par)
