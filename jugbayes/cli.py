@@ -393,8 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit the timing model: --method wls (WLS, or GLS with correlated noise), or nuts (then a posterior)",
         description="Fit the .par's free parameters (or --fit/--freeze) to the TOAs by Gauss-Newton weighted least "
         "squares (generalised, with the .par's ECORR/red noise) with a column-scaled SVD solve, starting from the "
-        ".par.  Prints pre-fit, post-fit, uncertainty and change in sigma per parameter; writes a new .par (never "
-        "the input) and a JSON summary.  --method nuts then samples the posterior with NUTS into --outdir.",
+        ".par.  Prints pre-fit, post-fit, uncertainty and change in sigma per parameter.  Writes files only when "
+        "asked: --out-par the fitted .par (never over an input), --summary a JSON summary, --plot a figure.  "
+        "--method nuts then samples the posterior with NUTS into --outdir (posterior.nc, summary.csv, "
+        "posterior.par).",
     )
     p.add_argument("par", metavar="PAR", help="timing model (.par)")
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
@@ -417,7 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="K", help="nuts: processes the chains run in, each on its own "
                    "cores (default: one per CPU core, at most one per chain; 1: one after another in this process)")
     p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default)")
-    p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here")
+    p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here, stating EPHEM, CLK, "
+                   "UNITS, TIMEEPH and each setting TEMPO2 would otherwise default (NE_SW 0, ...), with the fit's "
+                   "NTOA/CHI2/CHI2R/TRES")
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
                    "posterior with the WLS 1- and 2-sigma ellipses (the residuals then go to DIR/residuals.png)")
@@ -459,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the study CONFIG.toml describes (see configs/validate_*.toml): simulate N data sets from "
         "the truth .par (or, for SBC, from a Gaussian prior around it), fit each with WLS and/or NUTS in parallel "
         "worker processes, and write one result file per data set (a rerun skips finished ones), report.json "
-        "(coverage of the 68%%/95%% intervals with binomial errors, pulls, SBC rank uniformity tests, NUTS sd / WLS "
+        "(coverage of the 68%/95% intervals with binomial errors, pulls, SBC rank uniformity tests, NUTS sd / WLS "
         "sigma) and PNG figures into --outdir.",
     )
     p.add_argument("config", metavar="CONFIG.toml", help="study configuration")

@@ -40,6 +40,7 @@ def test_help_lists_subcommands():
 def test_each_subcommand_has_help(name):
     res = run_cli(name, "--help")
     assert res.returncode == 0 and "usage: jugbayes " + name in res.stdout
+    assert "%%" not in res.stdout  # a description is printed as written: "68%%" would show doubled
 
 
 def test_inspect_json_on_real_data():
