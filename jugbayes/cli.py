@@ -133,13 +133,19 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     result = fit_wls(model, _free_list(model, args), noise=noise)
     kind = "GLS" if noise.correlated else "WLS"
     values = fitted_values(model, result)
-    print(f"{'parameter':<12} {'pre-fit':>26} {'post-fit':>26} {'uncertainty':>12} {'change/sigma':>12}")
-    for v in values:
-        change = float(v.value - v.prefit) / v.uncertainty if v.uncertainty > 0 else float("nan")
-        print(f"{v.name:<12} {v.prefit:>26.17g} {v.value:>26.17g} {v.uncertainty:>12.4g} {change:>12.3f}")
+    from jugbayes.report.fit_table import derived_quantities, derived_table, fit_table, held_parameters, held_text
+
+    print(fit_table(values, parenthesis=args.parenthesis))
     print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
           f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
           f"{'converged' if result.converged else 'NOT converged'}")
+    derived = derived_quantities(par, values)
+    if derived:
+        print("derived (first-order uncertainties, correlations ignored; B, Edot for I = 1e45 g cm^2, m2_min for an "
+              "edge-on orbit and a 1.4 Msun pulsar):\n" + derived_table(derived))
+    held = held_text(held_parameters(model, result.names, args.fit, args.freeze), result.dropped)
+    if held:
+        print(held)
     if args.out_par:
         from jugbayes.report.par_output import FitSummary, output_par
 
@@ -425,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
                    "posterior with the WLS 1- and 2-sigma ellipses (the residuals then go to DIR/residuals.png)")
+    p.add_argument("--parenthesis", action="store_true",
+                   help="print post-fit values as value(uncertainty) in the last two digits, e.g. 1.0145(17)")
     p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")
     p.add_argument("--freeze", metavar="P3,P4", help="hold these parameters fixed")
     _add_time_transfer_options(p)
