@@ -125,7 +125,7 @@ def _sample_stats(result) -> dict:
     n_steps = np.asarray(stats["num_steps"])
     out = {"diverging": np.asarray(stats["diverging"], dtype=bool), "n_steps": n_steps,
            "tree_depth": tree_depth(n_steps), "energy": np.asarray(stats["energy"], dtype=float)}
-    for key, name in (("accept_prob", "acceptance_rate"), ("step_size", "step_size")):
+    for key, name in (("accept_prob", "acceptance_rate"), ("step_size", "step_size"), ("lp", "lp")):
         if key in stats:
             out[name] = np.asarray(stats[key], dtype=float)
     return out
@@ -162,7 +162,9 @@ def inference_data(model, result, fit, *, config=None, noise=None):
 
     posterior: draws named as the .par parameters in summary-JSON units, absolute or as offsets from the
     WLS value (each variable's ``stored`` and ``reference`` attributes say which, and from what);
-    ``posterior_absolute`` and ``posterior_offset``: every variable one way; sample_stats: diverging, n_steps, tree_depth, energy; observed_data:
+    ``posterior_absolute`` and ``posterior_offset``: every variable one way; sample_stats: diverging,
+    n_steps, tree_depth, energy, acceptance_rate, step_size and lp (the log density NUTS sampled, in its
+    whitened coordinates, up to a constant: as ``az.from_numpyro``); observed_data:
     post-fit residuals and errors (s); attributes (strings): config, wls (JSON), priors (JSON), versions, files.
     """
     import arviz as az
