@@ -138,15 +138,25 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     result = fit_wls(model, _free_list(model, args), noise=noise)
     kind = "GLS" if noise.correlated else "WLS"
     values = fitted_values(model, result)
-    print(f"{'parameter':<12} {'pre-fit':>26} {'post-fit':>26} {'uncertainty':>12} {'change/sigma':>12}")
-    for v in values:
-        change = float(v.value - v.prefit) / v.uncertainty if v.uncertainty > 0 else float("nan")
-        print(f"{v.name:<12} {v.prefit:>26.17g} {v.value:>26.17g} {v.uncertainty:>12.4g} {change:>12.3f}")
+    from jugbayes.report.fit_table import derived_quantities, derived_table, fit_table, held_parameters, held_text
+
+    print(fit_table(values, parenthesis=args.parenthesis))
     print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
           f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
           f"{'converged' if result.converged else 'NOT converged'}")
+    derived = derived_quantities(par, values)
+    if derived:
+        print("derived (first-order uncertainties, correlations ignored; B, Edot for I = 1e45 g cm^2, m2_min for an "
+              "edge-on orbit and a 1.4 Msun pulsar):\n" + derived_table(derived))
+    held = held_text(held_parameters(model, result.names, args.fit, args.freeze), result.dropped)
+    if held:
+        print(held)
     if args.out_par:
-        write_par(updated_par(par, values), args.out_par, protect=tuple(toas.files))
+        from jugbayes.report.par_output import FitSummary, output_par
+
+        fitted = output_par(updated_par(par, values), model, inputs=(args.par, args.tim), command=f"fit, {kind}",
+                            fit=FitSummary(result.chi2, result.dof, result.wrms_postfit_us))
+        write_par(fitted, args.out_par, protect=tuple(toas.files))
         print(f"wrote {args.out_par}")
     if args.summary:
         names = [n for n in result.names]
@@ -222,7 +232,11 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
     flat = result.samples.reshape(-1, len(result.names))
     medians = SimpleNamespace(names=result.names, offsets=np.median(flat, axis=0), sigma=flat.std(axis=0))
     values = fitted_values(model, medians)
-    write_par(updated_par(model.par, values), outdir / "posterior.par", protect=tuple(model.toas.files))
+    from jugbayes.report.par_output import output_par
+
+    posterior_par = output_par(updated_par(model.par, values), model, inputs=(model.par.path, *model.toas.files),
+                               command="fit --method nuts: posterior medians and sds")
+    write_par(posterior_par, outdir / "posterior.par", protect=tuple(model.toas.files))
     print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
     if args.plot:
         from jugbayes.report.corner import corner_plot
@@ -396,8 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit the timing model: --method wls (WLS, or GLS with correlated noise), or nuts (then a posterior)",
         description="Fit the .par's free parameters (or --fit/--freeze) to the TOAs by Gauss-Newton weighted least "
         "squares (generalised, with the .par's ECORR/red noise) with a column-scaled SVD solve, starting from the "
-        ".par.  Prints pre-fit, post-fit, uncertainty and change in sigma per parameter; writes a new .par (never "
-        "the input) and a JSON summary.  --method nuts then samples the posterior with NUTS into --outdir.",
+        ".par.  Prints pre-fit, post-fit, uncertainty and change in sigma per parameter.  Writes files only when "
+        "asked: --out-par the fitted .par (never over an input), --summary a JSON summary, --plot a figure.  "
+        "--method nuts then samples the posterior with NUTS into --outdir (posterior.nc, summary.csv, "
+        "posterior.par).",
     )
     p.add_argument("par", metavar="PAR", help="timing model (.par)")
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
@@ -420,10 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="K", help="nuts: processes the chains run in, each on its own "
                    "cores (default: one per CPU core, at most one per chain; 1: one after another in this process)")
     p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default)")
-    p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here")
+    p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here, stating EPHEM, CLK, "
+                   "UNITS, TIMEEPH and each setting TEMPO2 would otherwise default (NE_SW 0, ...), with the fit's "
+                   "NTOA/CHI2/CHI2R/TRES")
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
                    "posterior with the WLS 1- and 2-sigma ellipses (the residuals then go to DIR/residuals.png)")
+    p.add_argument("--parenthesis", action="store_true",
+                   help="print post-fit values as value(uncertainty) in the last two digits, e.g. 1.0145(17)")
     p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")
     p.add_argument("--freeze", metavar="P3,P4", help="hold these parameters fixed")
     _add_time_transfer_options(p)
@@ -462,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the study CONFIG.toml describes (see configs/validate_*.toml): simulate N data sets from "
         "the truth .par (or, for SBC, from a Gaussian prior around it), fit each with WLS and/or NUTS in parallel "
         "worker processes, and write one result file per data set (a rerun skips finished ones), report.json "
-        "(coverage of the 68%%/95%% intervals with binomial errors, pulls, SBC rank uniformity tests, NUTS sd / WLS "
+        "(coverage of the 68%/95% intervals with binomial errors, pulls, SBC rank uniformity tests, NUTS sd / WLS "
         "sigma) and PNG figures into --outdir.",
     )
     p.add_argument("config", metavar="CONFIG.toml", help="study configuration")

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import DATASETS, PARFILES, ROOT
@@ -40,6 +41,7 @@ def test_help_lists_subcommands():
 def test_each_subcommand_has_help(name):
     res = run_cli(name, "--help")
     assert res.returncode == 0 and "usage: jugbayes " + name in res.stdout
+    assert "%%" not in res.stdout  # a description is printed as written: "68%%" would show doubled
 
 
 def test_inspect_json_on_real_data():
@@ -270,7 +272,11 @@ def test_fit_nuts_writes_posterior(tmp_path, capsys):
     assert "NUTS: 2 chains x 300 draws" in text and "r_hat" in text and "mean tree depth" in text
     idata = az.from_netcdf(out / "posterior.nc")
     assert idata.posterior["F0"].shape == (2, 300) and idata.posterior_offset["F0"].shape == (2, 300)
-    assert {"tree_depth", "diverging", "energy"} <= set(idata.sample_stats.data_vars)
+    assert {"tree_depth", "diverging", "energy", "lp"} <= set(idata.sample_stats.data_vars)
+    lp = idata.sample_stats["lp"].values
+    assert lp.shape == (2, 300) and np.isfinite(lp).all() and lp.std() > 0
+    # a Gaussian posterior in k whitened dimensions: lp = const - chi2_k / 2, so its sd is sqrt(k / 2)
+    assert lp.std() == pytest.approx(np.sqrt(len(idata.posterior.data_vars) / 2), rel=0.3)
     header = (out / "summary.csv").read_text().splitlines()[0]
     assert "ess_bulk" in header and "(mean-wls)/sigma" in header and "sd/sigma" in header
     assert corner.read_bytes()[:4] == b"\x89PNG" and (out / "residuals.png").read_bytes()[:4] == b"\x89PNG"

@@ -2,7 +2,8 @@
 
 ``pint_residuals(par, tim, pint_python, shared)`` returns PINT's pre-fit residuals (s; absolute phase
 from TZR, nearest pulse, no mean removed) and each delay component (s), one value per TOA in .tim order.
-The other Python needs ``pip install pint-pulsar``; ``shared/tools/pint_offline.py`` keeps it offline.
+The other Python needs ``pip install pint-pulsar``; ``shared/tools/pint_offline.py`` keeps it offline.  One PINT
+process per call: in one process for several data sets, PINT's later results moved by microseconds.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def pint_residuals(par: str | Path, tim: str | Path, pint_python: str, shared: s
     """PINT's residuals and delay components for ``par``/``tim`` (see the module docstring)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pint.npz"
-        subprocess.run([pint_python, "-c", _CHILD, str(Path(shared) / "tools"), str(par), str(tim), str(out)],
-                       check=True, capture_output=True)
+        done = subprocess.run([pint_python, "-c", _CHILD, str(Path(shared) / "tools"), str(par), str(tim), str(out)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"PINT failed on {par}:\n{done.stderr[-3000:]}")
         with np.load(out) as data:
             return {k: data[k] for k in data.files}

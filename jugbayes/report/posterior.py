@@ -3,9 +3,14 @@ WLS fit, and convergence diagnostics with readable warnings.
 
 Posterior variables are named as the .par parameters, in the units of the WLS JSON summary
 (:func:`jugbayes.report.fitted_par.fitted_values`: RAJ in hours, other angles in degrees).  A float64
-F0 of ~300 Hz resolves only ~6e-14 Hz, no finer than its uncertainty, so the group
-``posterior_offset`` holds the same draws as offsets from the WLS value (kept exactly, as a decimal
-string, in each variable's ``reference`` attribute); the summary table and corner plot use those.
+F0 of ~300 Hz resolves only ~6e-14 Hz, no finer than its uncertainty (an epoch such as T0 ~ 5e4 d
+hardly better), so in the default ``posterior`` group -- the one every ``az.*`` function reads --
+such a variable holds offsets from the WLS value: each variable's ``stored`` attribute says
+``absolute`` or ``offset from reference``, and ``reference`` holds the WLS value exactly (a decimal
+string).  A variable is stored absolute when its posterior sd spans at least ``ABSOLUTE_MIN_ULPS``
+float64 steps of its value.  Two more groups hold every variable one way: ``posterior_absolute``
+(reference + offset, float64, as far as float64 resolves it) and ``posterior_offset``; the summary
+table and corner plot use the offsets.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from decimal import Decimal
 import numpy as np
 
 OFFSET_GROUP = "posterior_offset"
+ABSOLUTE_GROUP = "posterior_absolute"
+ABSOLUTE_MIN_ULPS = 1e6  # sd / float64 step of the value above which absolute draws lose nothing (< 1e-12 of sd)
+STORED_ABSOLUTE, STORED_OFFSET = "absolute", "offset from reference"
 RHAT_MAX = 1.01  # warn above (Vehtari et al. 2021)
 ESS_MIN = 400  # warn below, bulk or tail
 HDI_PROB = 0.94
@@ -117,7 +125,7 @@ def _sample_stats(result) -> dict:
     n_steps = np.asarray(stats["num_steps"])
     out = {"diverging": np.asarray(stats["diverging"], dtype=bool), "n_steps": n_steps,
            "tree_depth": tree_depth(n_steps), "energy": np.asarray(stats["energy"], dtype=float)}
-    for key, name in (("accept_prob", "acceptance_rate"), ("step_size", "step_size")):
+    for key, name in (("accept_prob", "acceptance_rate"), ("step_size", "step_size"), ("lp", "lp")):
         if key in stats:
             out[name] = np.asarray(stats[key], dtype=float)
     return out
@@ -152,8 +160,11 @@ def _observed(model, fit, noise) -> tuple[dict, dict]:
 def inference_data(model, result, fit, *, config=None, noise=None):
     """ArviZ InferenceData of a NUTS run (``NutsResult``) against its WLS ``fit``; round-trips through netCDF.
 
-    posterior: draws named as the .par parameters in summary-JSON units; ``posterior_offset``: the same
-    as offsets from the WLS values; sample_stats: diverging, n_steps, tree_depth, energy; observed_data:
+    posterior: draws named as the .par parameters in summary-JSON units, absolute or as offsets from the
+    WLS value (each variable's ``stored`` and ``reference`` attributes say which, and from what);
+    ``posterior_absolute`` and ``posterior_offset``: every variable one way; sample_stats: diverging,
+    n_steps, tree_depth, energy, acceptance_rate, step_size and lp (the log density NUTS sampled, in its
+    whitened coordinates, up to a constant: as ``az.from_numpyro``); observed_data:
     post-fit residuals and errors (s); attributes (strings): config, wls (JSON), priors (JSON), versions, files.
     """
     import arviz as az
@@ -163,7 +174,9 @@ def inference_data(model, result, fit, *, config=None, noise=None):
 
     wls = wls_gaussian(model, result, fit)
     offsets = _offsets_par_units(model, result, fit, wls)
-    posterior = {n: float(v) + offsets[:, :, i] for i, (n, v) in enumerate(zip(wls.names, wls.values))}
+    absolute = {n: float(v) + offsets[:, :, i] for i, (n, v) in enumerate(zip(wls.names, wls.values))}
+    stored = {n: _storage(float(v), offsets[:, :, i]) for i, (n, v) in enumerate(zip(wls.names, wls.values))}
+    posterior = {n: absolute[n] if stored[n] == STORED_ABSOLUTE else offsets[:, :, i] for i, n in enumerate(wls.names)}
     observed, constant = _observed(model, fit, noise)
     dims = {name: ["toa"] for name in (*observed, *constant)}
     attrs = {"jugbayes_version": __version__, "par_file": str(model.par.path or ""),
@@ -176,14 +189,30 @@ def inference_data(model, result, fit, *, config=None, noise=None):
                          constant_data=constant, dims=dims, attrs=attrs)
     coords = idata.posterior.coords
     idata.add_groups({OFFSET_GROUP: xr.Dataset({n: (("chain", "draw"), offsets[:, :, i])
-                                                for i, n in enumerate(wls.names)}, coords=coords)})
+                                                for i, n in enumerate(wls.names)}, coords=coords),
+                      ABSOLUTE_GROUP: xr.Dataset({n: (("chain", "draw"), absolute[n]) for n in wls.names},
+                                                 coords=coords)})
     _add_marginalized(idata, model, result, fit)
     for i, name in enumerate(wls.names):
         p = model.par.get(name)
         unit = _unit(getattr(p, "spec", None))
-        for group in (idata.posterior, idata[OFFSET_GROUP]):
-            group[name].attrs.update(units=unit, reference=str(wls.values[i]), wls_sigma=float(wls.sigma[i]))
+        for group, how in ((idata.posterior, stored[name]), (idata[OFFSET_GROUP], STORED_OFFSET),
+                           (idata[ABSOLUTE_GROUP], STORED_ABSOLUTE)):
+            group[name].attrs.update(units=unit, reference=str(wls.values[i]), wls_sigma=float(wls.sigma[i]),
+                                     stored=how)
+    idata.posterior.attrs["offset_variables"] = json.dumps([n for n in wls.names if stored[n] == STORED_OFFSET])
     return idata
+
+
+def _storage(reference: float, offsets: np.ndarray) -> str:
+    """How the default posterior group holds a variable: absolute if float64 resolves its sd finely, else offsets."""
+    sd = float(np.std(offsets))
+    return STORED_ABSOLUTE if sd >= ABSOLUTE_MIN_ULPS * np.spacing(abs(reference)) else STORED_OFFSET
+
+
+def absolute_posterior(idata):
+    """Every posterior variable as absolute values (float64, reference + offset): the ``posterior_absolute`` group."""
+    return idata[ABSOLUTE_GROUP]
 
 
 def _add_marginalized(idata, model, result, fit) -> None:

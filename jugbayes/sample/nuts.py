@@ -448,7 +448,8 @@ def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int,
     key_mcmc, key_lin = jax.random.split(jax.random.PRNGKey(seed))
     keys = jnp.stack([jax.random.fold_in(key_mcmc, c) for c in chain_ids])
     mcmc.run(keys[0] if chains == 1 else keys, args,
-             extra_fields=("diverging", "num_steps", "energy", "accept_prob", "adapt_state.step_size"))
+             extra_fields=("diverging", "num_steps", "energy", "accept_prob", "adapt_state.step_size",
+                           "potential_energy"))
     u_draws = np.asarray(mcmc.get_samples(group_by_chain=True)["u"])
     flat_theta = np.asarray(jax.jit(jax.vmap(lambda uu, a: transforms.forward(uu, a)[0], in_axes=(0, None)))(
         jnp.asarray(u_draws.reshape(chains * samples, -1)), args["prior"]))
@@ -467,7 +468,8 @@ def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int,
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {"diverging": np.asarray(extra["diverging"]), "num_steps": np.asarray(extra["num_steps"]),
              "energy": np.asarray(extra["energy"]), "accept_prob": np.asarray(extra["accept_prob"]),
-             "step_size": np.asarray(extra["adapt_state.step_size"])}
+             "step_size": np.asarray(extra["adapt_state.step_size"]),
+             "lp": -np.asarray(extra["potential_energy"])}  # log density in the sampled coordinates (as az.from_numpyro)
     used = {p.par_name: p.describe() for p in priors}
     used.update({par_factor(model, n)[0]: {"kind": "flat (marginalised analytically)", "source": "marginalize"}
                  for n in lin})

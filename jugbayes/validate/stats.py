@@ -15,11 +15,8 @@ def z_of_level(level: float) -> float:
 
 def wilson_interval(k: int, n: int, level: float) -> list[float]:
     """Wilson score interval for a binomial fraction k/n (never of zero width, unlike f +- stderr at 0 or 1)."""
-    z = z_of_level(level)
-    f = k / n
-    centre = (f + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(f * (1 - f) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [float(centre - half), float(centre + half)]
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return [float(ci.low), float(ci.high)]
 
 
 def coverage(covered: np.ndarray) -> dict:
@@ -61,10 +58,8 @@ def rank_histogram(ranks: np.ndarray, n_draws: int, bins: int) -> np.ndarray:
 def uniformity_test(counts: np.ndarray) -> dict:
     """Pearson chi-square test of equal bin counts: statistic, dof and p-value (small p: not uniform)."""
     counts = np.asarray(counts, dtype=float)
-    expected = counts.sum() / counts.size
-    chi2 = float(np.sum((counts - expected) ** 2) / expected)
-    dof = counts.size - 1
-    return {"chi2": chi2, "dof": dof, "p": float(stats.chi2.sf(chi2, dof))}
+    result = stats.chisquare(counts)
+    return {"chi2": float(result.statistic), "dof": counts.size - 1, "p": float(result.pvalue)}
 
 
 def gaussian_posterior(mean_lik: np.ndarray, cov_lik: np.ndarray,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,7 +57,7 @@ def test_offsets_keep_precision_absolute_values_agree(idata):
     """The offset group is exact; absolute F0 draws equal reference + offset to float64 resolution."""
     for name in NAMES:
         ref = float(idata.posterior[name].attrs["reference"])
-        absolute = idata.posterior[name].values
+        absolute = idata.posterior_absolute[name].values
         offset = idata.posterior_offset[name].values
         np.testing.assert_allclose(absolute - ref, offset, atol=2 * np.spacing(abs(ref)) + 1e-300)
         assert offset.std() / idata.posterior[name].attrs["wls_sigma"] == pytest.approx(1, abs=0.05)
@@ -105,3 +106,63 @@ def test_warnings_name_the_problems(ngc_fit, draw_gaussian):
     assert len(text) == 4
     assert "R-hat" in text[0] and "F0" in text[0]
     assert "below 400" in text[1] and "5 divergent" in text[2] and "7 draws" in text[3] and "tree depth 10" in text[3]
+
+
+@pytest.fixture(scope="module")
+def example_idatas(draw_gaussian):
+    """InferenceData of NUTS-like Gaussian draws around each bundled example's WLS fit (isolated_msp: F0's sd
+    ~2 float64 steps of F0)."""
+    from conftest import CLOCK_DIR, EPHEM_DIR
+
+    from jugbayes.fit.wls import fit_wls
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.model.noise import noise_for_model
+    from jugbayes.model.timing_model import build_model
+
+    out = {}
+    for name in ("isolated_msp", "ell1_shapiro", "dd_binary"):
+        folder = Path(__file__).resolve().parents[2] / "models" / name
+        model = build_model(read_par(folder / f"{name}.par", warn=False), read_tim(folder / f"{name}.tim"),
+                            clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp")
+        noise = noise_for_model(model)
+        fit = fit_wls(model, noise=noise)
+        out[name] = inference_data(model, draw_gaussian(fit, chains=2, draws=500), fit, noise=noise)
+    return out
+
+
+@pytest.mark.parametrize("name", ["isolated_msp", "ell1_shapiro", "dd_binary"])
+def test_arviz_on_the_default_group_gives_our_summary(example_idatas, name):
+    """az.summary of the default posterior group: mean (+ reference where stored as offsets) and sd equal
+    summary.csv's within 1% of the sd, for every parameter."""
+    import arviz as az
+
+    idata = example_idatas[name]
+    ours = summary_table(idata)
+    theirs = az.summary(idata, round_to="none")
+    for param in ours.index:
+        var = idata.posterior[param]
+        ref = float(Decimal(var.attrs["reference"])) if var.attrs["stored"] != "absolute" else 0.0
+        sd = ours.loc[param, "sd"]
+        assert theirs.loc[param, "sd"] == pytest.approx(sd, rel=0.01), param
+        assert abs(theirs.loc[param, "mean"] + ref - ours.loc[param, "mean"]) <= 0.01 * sd, param
+        assert len(np.unique(var.values)) > 900, param  # resolved draws, not a handful of float64 steps
+    assert json.loads(idata.posterior.attrs["offset_variables"]) == [
+        p for p in ours.index if idata.posterior[p].attrs["stored"] == "offset from reference"]
+    if name == "isolated_msp":
+        assert idata.posterior["F0"].attrs["stored"] == "offset from reference"
+        assert idata.posterior["F1"].attrs["stored"] == "absolute"
+        np.testing.assert_allclose(idata.posterior_absolute["F0"].values.std(), ours.loc["F0", "sd"], rtol=0.3)
+
+
+def test_arviz_plots_run_on_the_default_group(example_idatas):
+    import arviz as az
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    idata = example_idatas["isolated_msp"]
+    axes = az.plot_trace(idata, var_names=["F0", "RAJ"])
+    assert axes.shape == (2, 2)
+    assert az.plot_pair(idata, var_names=["F0", "F1", "PX"]).shape == (2, 2)
+    plt.close("all")

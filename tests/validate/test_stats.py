@@ -32,6 +32,15 @@ def test_wilson_interval_matches_scipy():
         assert wilson_interval(k, n, 0.95) == pytest.approx([ci.low, ci.high], abs=1e-9)
 
 
+def test_wilson_interval_is_the_score_interval():
+    """Against the closed form (Wilson 1927), z from the level: (f + z^2/2n +- z sqrt(f(1-f)/n + z^2/4n^2)) / (1 + z^2/n)."""
+    for k, n, level in ((0, 10, 0.68), (7, 10, 0.95), (100, 100, 0.68), (37, 200, 0.95)):
+        z, f = stats.norm.ppf(0.5 + level / 2), k / n
+        centre = (f + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(f * (1 - f) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        assert wilson_interval(k, n, level) == pytest.approx([centre - half, centre + half], abs=1e-12)
+
+
 def test_pull_summary():
     pulls = np.random.default_rng(1).standard_normal(2000)
     s = pull_summary(pulls)
@@ -47,6 +56,8 @@ def test_rank_histogram_and_uniformity():
     ok = uniformity_test(counts)
     assert ok["p"] == pytest.approx(stats.chisquare(counts).pvalue) and ok["dof"] == 9
     assert ok["p"] > 0.01
+    # by hand: counts 3 5 9 2 8, expected 5.4 each, chi2 = 37.2 / 5.4 on 4 dof
+    assert uniformity_test(np.array([3, 5, 9, 2, 8])) == pytest.approx({"chi2": 37.2 / 5.4, "dof": 4, "p": 0.1418777})
     peaked = np.clip(rng.normal(50, 15, 400).astype(int), 0, 99)  # an over-wide posterior: ranks pile up mid-way
     assert uniformity_test(rank_histogram(peaked, 99, 10))["p"] < 1e-6
     with pytest.raises(ValueError):
