@@ -57,11 +57,11 @@ def test_inspect_json_on_real_data():
 
 
 def test_inspect_json_lists_unused_and_selectors():
-    res = run_cli("inspect", PARFILES / "J1048+2339_orbwaves.par", "--json")
+    res = run_cli("inspect", DATASETS / "testtimes" / "testtimes.par", "--json")  # its DIALATEFREQ is a typo
     assert res.returncode == 0
     d = json.loads(res.stdout)
-    assert "ORBWAVEC0" in d["unused_params"] and d["ntoas"] is None
-    assert "warning:" in res.stderr and "ORBWAVEC0" in res.stderr
+    assert "DIALATEFREQ" in d["unused_params"] and d["ntoas"] is None
+    assert "warning:" in res.stderr and "DIALATEFREQ" in res.stderr
     res = run_cli("inspect", DATASETS / "B1855+09_9yv1" / "B1855+09_NANOGrav_9yv1.gls.par", "--json")
     d = json.loads(res.stdout)
     assert d["params"]["JUMP1"]["selector"][0] == "-fe"

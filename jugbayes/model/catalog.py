@@ -91,6 +91,8 @@ _SINGLE = [
     _s("PEPOCH", MJD, SPIN, "d"),
     _s("WAVEEPOCH", MJD, WAVE, "d"),
     _s("WAVE_OM", FLOAT, WAVE, "rad/d"),
+    _s("ORBWAVE_OM", FLOAT, BINARY, "rad/s"),
+    _s("ORBWAVE_EPOCH", MJD, BINARY, "d"),
     _s("SIFUNC", INT, IFUNC),
     _s("PHOFF", FLOAT, SPIN, "cycles"),
     # astrometry
@@ -190,6 +192,8 @@ _FAMILIES = [
     (r"GLF0D_(\d+)", "GLF0D_{i}", FLOAT, GLITCH, "Hz"),
     (r"GLTD_(\d+)", "GLTD_{i}", FLOAT, GLITCH, "d"),
     (r"WAVE(\d+)", "WAVE{i}", PAIR, WAVE, "s"),
+    (r"ORBWAVEC(\d+)", "ORBWAVEC{i}", FLOAT, BINARY, "orbits"),
+    (r"ORBWAVES(\d+)", "ORBWAVES{i}", FLOAT, BINARY, "orbits"),
     (r"IFUNC(\d+)", "IFUNC{i}", PAIR, IFUNC, "d, s"),
     (r"PWEP_(\d+)", "PWEP_{i}", MJD, PIECEWISE, "d"),
     (r"PWSTART_(\d+)", "PWSTART_{i}", MJD, PIECEWISE, "d"),

@@ -158,7 +158,10 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
 
         acc = sum(delays.values())
         values = {k: d["binary_ref"][k] + params[k] for k in d["binary_ref"]}
-        dt = d["binary_dt0_s"] - acc - params[d["binary_epoch"].value[0]] * SECONDS_PER_DAY
+        epoch_shift_s = params[d["binary_epoch"].value[0]] * SECONDS_PER_DAY
+        dt = d["binary_dt0_s"] - acc - epoch_shift_s
+        if "orbwave_tw0_s" in d:  # ORBWAVE_EPOCH - epoch: the waves' time does not move with the epoch (PINT)
+            values["ORBWAVE_TW0_S"] = d["orbwave_tw0_s"] + epoch_shift_s
         if s.binary in NEEDS_GEOMETRY:  # DDK: observatory position, direction, PX and PM (current values)
             pm_lon, pm_lat = d["pm_names"].value
             geometry = ddk_geometry(d["ssb_obs_pos_ls"], n_hat, p("PX"), p(pm_lon), p(pm_lat),
@@ -500,6 +503,9 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         d["binary_ref"] = {k: float(v) for k, v in binary_values.items()}
         d["binary_epoch"] = _Hashable((epoch_name,))
         d["binary_dt0_s"] = spin.seconds_since_epoch(prep.tdb, par[epoch_name].as_decimal())
+        if "ORBWAVE_OM" in binary_values:
+            tw0_d = par[epoch_name].as_decimal() - par["ORBWAVE_EPOCH"].as_decimal()
+            d["orbwave_tw0_s"] = jax.device_put(np.float64(float(tw0_d) * SECONDS_PER_DAY))
 
     use_troposphere = par.get("CORRECT_TROPOSPHERE") is not None and par["CORRECT_TROPOSPHERE"].as_bool()
     if use_troposphere:

@@ -426,3 +426,28 @@ def test_ifunc_needs_linear_interpolation(tmp_path):
     par = _edited_par(tmp_path, PARFILES / "j0007_ifunc.par", {"SIFUNC": "SIFUNC 0 0"})
     with pytest.raises(InputError, match=r"edited\.par:\d+: IFUNC terms: only SIFUNC 2"):
         build_model(par, read_tim(PARFILES / "j0007_ifunc.tim"), **_KW)
+
+
+# ---------------------------------------------------------------- PINT's ORBWAVE orbital-phase series
+
+@pytest.mark.parametrize("stem", ["J1048+2339_orbwaves", "J1048+2339_orbwaves_DD"])
+def test_orbwaves_match_pint_and_are_free(stem):
+    par = read_par(PARFILES / f"{stem}.par", warn=False)
+    model = build_model(par, read_tim(PARFILES / "J1048+2339_3PC_fake.tim"), **_KW)
+    assert {"ORBWAVEC0", "ORBWAVES4", "TASC" if "DD" not in stem else "T0"} <= set(model.free)
+    ours = np.asarray(model.residuals()["time_s"])
+    assert np.abs(ours - _pint_reference(stem)["resid_s"]).max() < 1 * NS
+    p0 = model.zero_params()  # the waves are 0.1 orbits: without them the residuals are far off
+    no_waves = dict(p0, ORBWAVEC0=-model.reference["ORBWAVEC0"], ORBWAVES0=-model.reference["ORBWAVES0"])
+    assert np.abs(np.asarray(model.residual_fn(no_waves, model.data)["time_s"]) - ours).max() > 1e-4
+
+
+@pytest.mark.parametrize(("replace", "message"), [
+    ({"ORBWAVES4": ""}, "ORBWAVECk and ORBWAVESk pairs"),
+    ({"ORBWAVE_EPOCH": ""}, "ORBWAVE terms need ORBWAVE_EPOCH"),
+    ({"PB": "PB 0.250506696660119 1\nPBDOT 1e-12"}, "PBDOT cannot be used with ORBWAVE"),
+])
+def test_incomplete_orbwaves_are_refused(tmp_path, replace, message):
+    par = _edited_par(tmp_path, PARFILES / "J1048+2339_orbwaves.par", replace)
+    with pytest.raises(InputError, match=message):
+        build_model(par, read_tim(PARFILES / "J1048+2339_3PC_fake.tim"), **_KW)

@@ -43,6 +43,8 @@ SCALE_THRESHOLD = 1e-7
 SCALE_FACTOR = 1e-12
 
 _FB_RE = re.compile(r"^FB(\d+)$")
+_WAVE_C_RE = re.compile(r"^ORBWAVEC(\d+)$")
+_WAVE_RE = re.compile(r"^ORBWAVE([CS])(\d+)$")
 
 
 # ------------------------------------------------------------------ JAX: orbital phase
@@ -65,9 +67,33 @@ def orbits_and_period(dt_s, v):
         for k in range(n - 1, -1, -1):
             orb = (orb + v[fbs[k]] / factorial(k + 1)) * dt_s
             freq = freq * dt_s + v[fbs[k]] / factorial(k)
-        return orb, 1.0 / freq
-    x = dt_s / v["PB"]
-    return x - 0.5 * v["PBDOT"] * x * x, v["PB"] + v["PBDOT"] * dt_s
+    elif "ORBWAVE_OM" in v:  # PINT's OrbitWaves: no PBDOT term, the waves carry the period's changes
+        orb, freq = dt_s / v["PB"], 1.0 / v["PB"]
+    else:
+        x = dt_s / v["PB"]
+        return x - 0.5 * v["PBDOT"] * x * x, v["PB"] + v["PBDOT"] * dt_s
+    if "ORBWAVE_OM" in v:
+        d_orb, d_freq = orbit_waves(dt_s + v["ORBWAVE_TW0_S"], v)
+        orb, freq = orb + d_orb, freq + d_freq
+    return orb, 1.0 / freq
+
+
+def wave_keys(v) -> list[tuple[str, str]]:
+    """The (``ORBWAVECk``, ``ORBWAVESk``) key pairs of ``v`` in order of k."""
+    return [(f"ORBWAVEC{k}", f"ORBWAVES{k}") for k in range(sum(1 for key in v if _WAVE_C_RE.match(key)))]
+
+
+def orbit_waves(tw_s, v):
+    """PINT's ORBWAVE series at ``tw_s`` seconds from ORBWAVE_EPOCH: (extra orbits, their rate in 1/s),
+    sum_k ORBWAVECk cos((k+1) OM tw) + ORBWAVESk sin((k+1) OM tw), OM = ORBWAVE_OM in rad/s."""
+    orb = jnp.zeros_like(tw_s)
+    rate = jnp.zeros_like(tw_s)
+    for k, (c, s) in enumerate(wave_keys(v)):
+        om = (k + 1) * v["ORBWAVE_OM"]
+        sin, cos = jnp.sin(om * tw_s), jnp.cos(om * tw_s)
+        orb = orb + v[c] * cos + v[s] * sin
+        rate = rate + om * (v[s] * cos - v[c] * sin)
+    return orb, rate
 
 
 def mean_anomaly(orbits):
@@ -172,20 +198,43 @@ def orbit_values_from_par(par) -> dict[str, float]:
             raise fail(par, "FB0", f"FB0 must be positive, got {fb[0].value}")
         if par.get("PBDOT") is not None and value(par, "PBDOT") != 0.0:
             raise fail(par, "PBDOT", "PBDOT cannot be used with FB0..FBn (use FB1)")
-        return {f"FB{k}": fb[k].as_float() for k in range(len(fb))}
+        return {f"FB{k}": fb[k].as_float() for k in range(len(fb))} | _orbwave_values(par)
     if not has_pb:
         raise fail(par, None, "binary model needs PB (or FB0)")
     pb_d = value(par, "PB")
     if not pb_d > 0:
         raise fail(par, "PB", f"PB must be positive, got {par['PB'].value}")
+    waves = _orbwave_values(par)
+    if waves:
+        if value(par, "PBDOT") != 0.0:
+            raise fail(par, "PBDOT", "PBDOT cannot be used with ORBWAVE terms (PINT's OrbitWaves has none)")
+        return {"PB": pb_d * SECONDS_PER_DAY} | waves
     return {"PB": pb_d * SECONDS_PER_DAY, "PBDOT": tempo_scaled(par, "PBDOT")}
+
+
+def _orbwave_values(par) -> dict[str, float]:
+    """``ORBWAVE_OM`` [rad/s] and ``ORBWAVECk``/``ORBWAVESk``, checked as PINT checks them ({} without)."""
+    found = {(m.group(1), int(m.group(2))): p for name, p in par.params.items() if (m := _WAVE_RE.match(name))}
+    if not found and par.get("ORBWAVE_OM") is None:
+        return {}
+    ks = {k for _, k in found}
+    if not found or {("C", k) for k in ks} | {("S", k) for k in ks} != set(found) or ks != set(range(len(ks))):
+        raise fail(par, "ORBWAVE_OM", "ORBWAVE terms need ORBWAVECk and ORBWAVESk pairs for k = 0, 1, ... n "
+                                      "without gaps")
+    for name in ("ORBWAVE_OM", "ORBWAVE_EPOCH"):
+        if par.get(name) is None:
+            raise fail(par, None, f"ORBWAVE terms need {name}")
+    return {"ORBWAVE_OM": value(par, "ORBWAVE_OM")} | {f"ORBWAVE{cs}{k}": p.as_float() for (cs, k), p in found.items()}
 
 
 def orbit_table(par) -> list[tuple[str, str, float]]:
     """(key, .par name, factor) rows of the orbit's parameters: v[key] = factor * .par value."""
     fbs = sorted(int(m.group(1)) for name in par.params if (m := _FB_RE.match(name)))
+    waves = [(name, name, 1.0) for name in _orbwave_values(par)]
     if fbs:
-        return [(f"FB{k}", f"FB{k}", 1.0) for k in fbs]
+        return [(f"FB{k}", f"FB{k}", 1.0) for k in fbs] + waves
+    if waves:
+        return [("PB", "PB", SECONDS_PER_DAY)] + waves
     return [("PB", "PB", SECONDS_PER_DAY), ("PBDOT", "PBDOT", tempo_factor(par, "PBDOT"))]
 
 
@@ -207,8 +256,6 @@ def check_unsupported(par) -> None:
         name = p.name.upper()
         if name in _UNSUPPORTED:
             raise InputError(par.path, p.line, _UNSUPPORTED[name])
-        if name.startswith("ORBWAVE"):
-            raise InputError(par.path, p.line, f"{p.name}: ORBWAVE orbital-phase series are not supported")
 
 
 def require(par, name: str, model: str) -> None:
