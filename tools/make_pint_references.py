@@ -10,6 +10,7 @@ Cases:
 - ``vela_wave``: TEMPO2's WAVE harmonic whitening (20 harmonics), two glitches, Parkes.
 - ``j0007_ifunc``: TEMPO2's IFUNC interpolated offsets (997 knots, SIFUNC 2), four glitches, geocentric.
 - ``J1048+2339_orbwaves`` (ELL1) and ``_DD``: PINT's ORBWAVE orbital-phase series (5 harmonics).
+- ``2145_swfit``: SWM 1 solar wind (power law, SWP 1.5) on CHIME TOAs.
 - ``NGC6440E_bary``: NGC6440E's TOAs moved to the barycentre (site ``@``): each TOA's TDB less the
   Roemer and Shapiro delays jugbayes computes at the .par's values, so the residuals stay small.  The
   made-up ``.tim`` is written to ``tests/data/pint/`` too (it is our input, PINT's output is the reference).
@@ -85,6 +86,7 @@ def main() -> int:
     cases = {"J1909-3744_NB": (nb / "J1909-3744.NB_DE421.par", nb / "J1909-3744.NB.tim"),
              "piecewise": (pf / "piecewise.par", pf / "piecewise.tim"),
              "vela_wave": (pf / "vela_wave.par", pf / "vela_wave.tim"),
+             "2145_swfit": (pf / "2145_swfit_DE421.par", pf / "2145_swfit.tim"),
              "j0007_ifunc": (pf / "j0007_ifunc.par", pf / "j0007_ifunc.tim"),
              "J1048+2339_orbwaves": (pf / "J1048+2339_orbwaves.par", pf / "J1048+2339_3PC_fake.tim"),
              "J1048+2339_orbwaves_DD": (pf / "J1048+2339_orbwaves_DD.par", pf / "J1048+2339_3PC_fake.tim"),

@@ -58,6 +58,25 @@ def dmx_masks(mjd: np.ndarray, ranges: list[tuple[float, float]]) -> np.ndarray:
     return out
 
 
+def solar_wind_power_law_geometry_pc(obs_sun_pos_ls, n_hat, p):
+    """The SWM 1 geometric factor (Hazboun et al. 2022, eq. 11, as PINT): density NE_SW (AU / r)^p along the line
+    of sight, DM_sw = NE_SW times this (pc).
+
+    With theta the pulsar's elongation from the Sun, b = r sin(theta) the impact parameter and u = tan(phi) along
+    the line of sight, the path integral is (AU / b)^p b int_{-pi/2}^{pi/2 - theta} cos^(p-2)(phi) dphi, which is
+    (AU / b)^p b B(1/2, (p-1)/2) / 2 [1 + sign I_{cos^2 theta}(1/2, (p-1)/2)] (regularised incomplete beta), p > 1.
+    p = 2 gives SWM 0's factor.  Differentiable in everything but p (JAX's betainc has no p derivative).
+    """
+    from jax.scipy.special import betainc, gammaln
+
+    r = jnp.sqrt(dot3(obs_sun_pos_ls, obs_sun_pos_ls))
+    cos_theta = jnp.clip(dot3(obs_sun_pos_ls, n_hat) / r, -1.0, 1.0)
+    b_m = r * C_M_S * jnp.sqrt(1.0 - cos_theta**2)
+    half_beta = 0.5 * jnp.exp(gammaln(0.5) + gammaln((p - 1.0) / 2.0) - gammaln(p / 2.0))
+    path = half_beta * (1.0 + jnp.sign(cos_theta) * betainc(0.5, (p - 1.0) / 2.0, cos_theta**2))
+    return (AU_M / b_m) ** p * b_m * path / PC_M
+
+
 def solar_wind_geometry_pc(obs_sun_pos_ls, n_hat):
     """The SWM 0 (Edwards et al. 2006, eqs. 29-30) geometric factor: DM_sw = NE_SW [cm^-3] times this (pc).
 

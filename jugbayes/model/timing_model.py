@@ -140,7 +140,10 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
     delays["shapiro"] = shapiro * d["shapiro_rows"]
     f_bary = dispersion.barycentric_freq_mhz(d["freq_mhz"], d["ssb_obs_vel_c"], n_hat)
     inv_f2 = dispersion.inverse_freq_sq(f_bary)
-    if s.solar_wind:
+    if s.solar_wind and "swp" in d:  # SWM 1: a power law of index SWP (held fixed)
+        geometry_pc = dispersion.solar_wind_power_law_geometry_pc(d["obs_sun_pos_ls"], n_hat, d["swp"])
+        delays["solar_wind"] = dispersion.dispersion_delay_s(p("NE_SW") * geometry_pc, inv_f2)
+    elif s.solar_wind:
         geometry_pc = dispersion.solar_wind_geometry_pc(d["obs_sun_pos_ls"], n_hat)
         delays["solar_wind"] = dispersion.dispersion_delay_s(p("NE_SW") * geometry_pc, inv_f2)
     dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
@@ -294,8 +297,11 @@ def _check_supported(par: ParFile) -> None:
         problems.append(f"UNITS {units.value} (parameters in TDB units only: convert the .par first, e.g. with "
                         "PINT's tcb2tdb or TEMPO2's transform plug-in)")
     swm = par.get("SWM")
-    if swm is not None and swm.as_float() != 0:
-        problems.append(f"solar-wind model SWM {swm.value} (only SWM 0)")
+    if swm is not None and swm.as_float() not in (0.0, 1.0):
+        problems.append(f"solar-wind model SWM {swm.value} (SWM 0 and 1 only)")
+    swp = par.get("SWP")
+    if swp is not None and swp.fit:
+        problems.append("a free SWP (the SWM 1 power-law index is held fixed)")
     ignored = [p.written_name for p in par.unused if _UNSUPPORTED_TERMS.match(p.written_name.upper())]
     if ignored:
         shown = ", ".join(ignored[:8]) + (f", ... ({len(ignored)} in all)" if len(ignored) > 8 else "")
@@ -456,6 +462,11 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         d["dmx_mask"] = mask
     solar_wind = _value(par, "NE_SW") != 0.0 or (par.get("NE_SW") is not None and par["NE_SW"].fit)
     add("NE_SW", _value(par, "NE_SW"), "cm^-3")
+    if _value(par, "SWM") == 1.0:
+        swp = _value(par, "SWP", 2.0)  # PINT's default index
+        if not swp > 1.0:
+            raise InputError(par.path, par["SWP"].line, f"SWP {swp} must be > 1 (SWM 1's path integral diverges)")
+        d["swp"] = jax.device_put(np.float64(swp))
     dispersion.check_dm_jumps(par)  # DMJUMP: wideband DM only, no TOA delay (as PINT)
     n_fd = max((int(n[2:]) for n in par.params if n.startswith("FD") and n[2:].isdigit()), default=0)
     for i in range(1, n_fd + 1):

@@ -451,3 +451,39 @@ def test_incomplete_orbwaves_are_refused(tmp_path, replace, message):
     par = _edited_par(tmp_path, PARFILES / "J1048+2339_orbwaves.par", replace)
     with pytest.raises(InputError, match=message):
         build_model(par, read_tim(PARFILES / "J1048+2339_3PC_fake.tim"), **_KW)
+
+
+# ---------------------------------------------------------------- SWM 1 solar wind (power-law density)
+
+def test_power_law_solar_wind_matches_pint():
+    """J2145-0750 on CHIME (GPS-referenced, no clock file), NE_SW 10 cm^-3 with SWP 1.5."""
+    par = read_par(PARFILES / "2145_swfit_DE421.par", warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CHIME has no clock file: said once
+        model = build_model(par, read_tim(PARFILES / "2145_swfit.tim"), **_KW)
+    assert "NE_SW" in model.free and float(model.data["swp"]) == 1.5
+    r = {k: np.asarray(v) for k, v in model.residuals().items()}
+    assert np.abs(r["time_s"] - _pint_reference("2145_swfit")["resid_s"]).max() < 1 * NS
+    swm0 = dict(model.data)
+    del swm0["swp"]  # the same TOAs with SWM 0's 1/r^2 density: a different delay by far more than 1 ns
+    diff = np.asarray(model.residual_fn(model.zero_params(), swm0)["delay_solar_wind_s"]) - r["delay_solar_wind_s"]
+    assert np.abs(diff).max() > 100 * NS
+
+
+def test_power_law_geometry_is_swm0_at_index_two_and_a_path_integral():
+    from jugbayes.constants import AU_M, PC_M
+    from jugbayes.model.dispersion import solar_wind_geometry_pc, solar_wind_power_law_geometry_pc
+
+    rng = np.random.default_rng(1)
+    sun = rng.normal(size=(20, 3)) * 499.0  # ~1 AU in light-seconds
+    n_hat = rng.normal(size=(20, 3))
+    n_hat /= np.linalg.norm(n_hat, axis=1, keepdims=True)
+    two = np.asarray(solar_wind_power_law_geometry_pc(sun, n_hat, 2.0))
+    assert np.allclose(two, np.asarray(solar_wind_geometry_pc(sun, n_hat)), rtol=1e-12)
+    # p = 3 by direct quadrature of (AU/s)^3 along the line of sight (s: distance to the Sun)
+    r_m = np.linalg.norm(sun, axis=1) * C_M_S
+    cos_t = np.einsum("ij,ij->i", sun, n_hat) / np.linalg.norm(sun, axis=1)
+    x = np.geomspace(1e-6, 2000.0, 200001)[None, :] * AU_M  # along the line of sight from the observatory
+    dist = np.sqrt(r_m[:, None] ** 2 + x**2 - 2 * r_m[:, None] * x * cos_t[:, None])
+    quad = np.trapezoid((AU_M / dist) ** 3, x, axis=1) / PC_M
+    assert np.allclose(np.asarray(solar_wind_power_law_geometry_pc(sun, n_hat, 3.0)), quad, rtol=1e-4)
