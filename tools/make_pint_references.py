@@ -15,6 +15,9 @@ Cases:
   Roemer and Shapiro delays jugbayes computes at the .par's values, so the residuals stay small.  The
   made-up ``.tim`` is written to ``tests/data/pint/`` too (it is our input, PINT's output is the reference).
 
+- ``B1855+09_chromatic``: B1855+09 dfg12 with made-up CM/CM1 (TNCHROMIDX 4.4), two CMX ranges and CMWaveX,
+  DMWaveX and WaveX terms (the ``.par`` is written to ``tests/data/pint/`` too).
+
 Each reference CSV has ``index`` (.tim order), ``resid_s`` (absolute phase from TZR, nearest pulse, no mean
 removed) and PINT's delay components ``delay_<function>`` (s).
 """
@@ -62,6 +65,45 @@ def barycentric_tim(shared: Path, out: Path) -> tuple[Path, Path]:
     return par_path, tim
 
 
+CHROMATIC_LINES = """CM 100.0 1
+CM1 10.0 1
+CMEPOCH 54000
+TNCHROMIDX 4.4
+CMX_0001 20.0 1
+CMXR1_0001 53300
+CMXR2_0001 54000
+CMX_0002 -15.0 1
+CMXR1_0002 54000.1
+CMXR2_0002 55200
+CMWXEPOCH 54200
+CMWXFREQ_0001 0.0027
+CMWXSIN_0001 8.0 1
+CMWXCOS_0001 -5.0 1
+DMWXEPOCH 54100
+DMWXFREQ_0001 0.0031
+DMWXSIN_0001 0.001 1
+DMWXCOS_0001 -0.0005 1
+DMWXFREQ_0002 0.0062
+DMWXSIN_0002 0.0002 1
+DMWXCOS_0002 0.0003 1
+WXEPOCH 54300
+WXFREQ_0001 0.00274
+WXSIN_0001 2e-6 1
+WXCOS_0001 -1e-6 1
+WXFREQ_0002 0.00548
+WXSIN_0002 5e-7 1
+WXCOS_0002 3e-7 1
+"""
+
+
+def chromatic_par(shared: Path, out: Path) -> tuple[Path, Path]:
+    """B1855+09 (DD binary, 430 and 1400 MHz) with PINT's CM, CMX, CMWaveX, DMWaveX and WaveX terms added."""
+    folder = shared / "datasets" / "B1855+09_dfg12"
+    par = out / "B1855+09_chromatic.par"
+    par.write_text((folder / "B1855+09_NANOGrav_dfg+12_TAI_FB90.par").read_text() + CHROMATIC_LINES)
+    return par, folder / "B1855+09_NANOGrav_dfg+12.tim"
+
+
 def write_reference(name: str, par: Path, tim: Path, pint_python: str, shared: Path) -> Path:
     ref = pint_residuals(par, tim, pint_python, shared)
     path = OUT / f"{name}.pint_residuals.csv"
@@ -90,7 +132,8 @@ def main() -> int:
              "j0007_ifunc": (pf / "j0007_ifunc.par", pf / "j0007_ifunc.tim"),
              "J1048+2339_orbwaves": (pf / "J1048+2339_orbwaves.par", pf / "J1048+2339_3PC_fake.tim"),
              "J1048+2339_orbwaves_DD": (pf / "J1048+2339_orbwaves_DD.par", pf / "J1048+2339_3PC_fake.tim"),
-             "NGC6440E_bary": barycentric_tim(shared, OUT)}
+             "NGC6440E_bary": barycentric_tim(shared, OUT),
+             "B1855+09_chromatic": chromatic_par(shared, OUT)}
     for name, (par, tim) in cases.items():
         print(f"wrote {write_reference(name, par, tim, args.pint_python, shared)}")
     return 0

@@ -22,7 +22,10 @@ m = get_model(sys.argv[2]); t = get_TOAs(sys.argv[3], model=m)
 r = Residuals(t, m, subtract_mean=False, track_mode="nearest")
 out = {"resid_s": r.time_resids.to_value("s").astype(float)}
 for f in m.delay_funcs:
-    out["delay_" + f.__name__] = np.asarray(f(t).to_value("s"), dtype=float)
+    try:
+        out["delay_" + f.__name__] = np.asarray(f(t).to_value("s"), dtype=float)
+    except TypeError:  # a component that needs the delays before it (WaveX): not tabulated
+        pass
 np.savez(sys.argv[4], **out)
 """
 

@@ -30,6 +30,7 @@ FD, JUMPS, BINARY, NOISE = "fd", "jumps", "binary", "noise"
 PIECEWISE = "piecewise"  # PINT's piecewise spin-down solutions (PWEP_i ...)
 WAVE = "wave"  # TEMPO2's harmonic whitening (WAVE_OM, WAVEEPOCH, WAVEk)
 IFUNC = "ifunc"  # TEMPO2's interpolated phase offsets (SIFUNC, IFUNCk)
+CHROMATIC = "chromatic"  # PINT's chromatic delays (CM, CMX_i, CMWaveX) and Fourier delays (WaveX, DMWaveX)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,12 @@ _SINGLE = [
     _s("PEPOCH", MJD, SPIN, "d"),
     _s("WAVEEPOCH", MJD, WAVE, "d"),
     _s("WAVE_OM", FLOAT, WAVE, "rad/d"),
+    _s("CM", FLOAT, CHROMATIC, "pc/cm3 MHz^(alpha-2)"),
+    _s("CMEPOCH", MJD, CHROMATIC, "d"),
+    _s("TNCHROMIDX", FLOAT, CHROMATIC),
+    _s("WXEPOCH", MJD, CHROMATIC, "d"),
+    _s("DMWXEPOCH", MJD, CHROMATIC, "d"),
+    _s("CMWXEPOCH", MJD, CHROMATIC, "d"),
     _s("ORBWAVE_OM", FLOAT, BINARY, "rad/s"),
     _s("ORBWAVE_EPOCH", MJD, BINARY, "d"),
     _s("SIFUNC", INT, IFUNC),
@@ -192,6 +199,13 @@ _FAMILIES = [
     (r"GLF0D_(\d+)", "GLF0D_{i}", FLOAT, GLITCH, "Hz"),
     (r"GLTD_(\d+)", "GLTD_{i}", FLOAT, GLITCH, "d"),
     (r"WAVE(\d+)", "WAVE{i}", PAIR, WAVE, "s"),
+    (r"CM(\d+)", "CM{i}", FLOAT, CHROMATIC, "pc/cm3 MHz^(alpha-2)/yr^n"),
+    (r"CMX_(\d+)", "CMX_{i:04d}", FLOAT, CHROMATIC, "pc/cm3 MHz^(alpha-2)"),
+    (r"CMXR1_(\d+)", "CMXR1_{i:04d}", MJD, CHROMATIC, "d"),
+    (r"CMXR2_(\d+)", "CMXR2_{i:04d}", MJD, CHROMATIC, "d"),
+    *((rf"{kind}FREQ_(\d+)", f"{kind}FREQ_{{i:04d}}", FLOAT, CHROMATIC, "1/d") for kind in ("WX", "DMWX", "CMWX")),
+    *((rf"{kind}{sc}_(\d+)", f"{kind}{sc}_{{i:04d}}", FLOAT, CHROMATIC, unit)
+      for kind, unit in (("WX", "s"), ("DMWX", "pc/cm3"), ("CMWX", "pc/cm3 MHz^(alpha-2)")) for sc in ("SIN", "COS")),
     (r"ORBWAVEC(\d+)", "ORBWAVEC{i}", FLOAT, BINARY, "orbits"),
     (r"ORBWAVES(\d+)", "ORBWAVES{i}", FLOAT, BINARY, "orbits"),
     (r"IFUNC(\d+)", "IFUNC{i}", PAIR, IFUNC, "d, s"),

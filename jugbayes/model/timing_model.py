@@ -31,7 +31,7 @@ from jugbayes.geometry.sites import resolve_site
 from jugbayes.io import numbers
 from jugbayes.io.par import ParFile
 from jugbayes.io.tim import TOAs
-from jugbayes.model import astrometry, catalog, dispersion, spin, troposphere
+from jugbayes.model import astrometry, catalog, chromatic, dispersion, spin, troposphere
 from jugbayes.model.selectors import toa_mask
 from jugbayes.prepare import PreparedTOAs, prepare_toas
 from jugbayes.timescales.mjd import SECONDS_PER_DAY
@@ -44,8 +44,7 @@ _SETTINGS_CHECKS: dict[str, str] = {}  # settings whose "Y" asks for something n
 # Terms that change the residuals but that the .par reader leaves unused: silently dropping them would give
 # wrong residuals (TEMPO2 WAVE harmonic whitening, IFUNC interpolated offsets, PINT piecewise spin-down,
 # chromatic CM/CMX, wave-X DM/spin terms, frequency-dependent jumps).
-_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|CM$|CM\d|CMX|CMEPOCH|WX|DMWX|"
-                                r"CMWX|SWX|FDJUMP|NE_SW\d|SWP)")
+_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|SWX|FDJUMP|NE_SW\d|SWP)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,9 @@ class Structure:
     pieces: tuple[str, ...] = ()  # piecewise spin-down solutions PWEP_i
     n_wave: int = 0  # TEMPO2 WAVE harmonics (amplitudes held fixed, as data)
     ifunc: bool = False  # TEMPO2 IFUNC offsets, linearly interpolated (held fixed, as data)
+    n_cm: int = 0  # chromatic measure Taylor terms CM, CM1, ... (model/chromatic.py)
+    n_cmx: int = 0
+    n_waves: tuple[int, int, int] = (0, 0, 0)  # WaveX, DMWaveX, CMWaveX frequencies
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
 
@@ -174,7 +176,32 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
             delays["binary"] = DELAY_FUNCTIONS[s.binary](dt, values)
     if s.n_fd:
         delays["fd"] = dispersion.fd_delay_s(f_bary, [p(f"FD{i}") for i in range(1, s.n_fd + 1)])
+    _chromatic_delays(s, p, d, delays, f_bary, inv_f2)
     return delays, f_bary
+
+
+def _wave_x(kind: str, n: int, p, d, t_d):
+    """A wave-X family's sum at ``t_d`` days (see :mod:`jugbayes.model.chromatic`)."""
+    idx = d[f"{kind.lower()}_index"].value
+    return chromatic.wave_sum(t_d, d[f"{kind.lower()}_freq_per_d"], jnp.stack([p(f"{kind}SIN_{i}") for i in idx]),
+                              jnp.stack([p(f"{kind}COS_{i}") for i in idx]))
+
+
+def _chromatic_delays(s: Structure, p, d: dict, delays: dict, f_bary, inv_f2) -> None:
+    """WaveX, DMWaveX and chromatic (CM, CMX, CMWaveX) delays, after the binary as in PINT's component order."""
+    n_wx, n_dmwx, n_cmwx = s.n_waves
+    if n_wx:  # at the emission time less every delay before it (binary included)
+        t_d = d["wx_dt0_d"] - sum(delays.values()) / SECONDS_PER_DAY
+        delays["wavex"] = _wave_x("WX", n_wx, p, d, t_d)
+    if n_dmwx:
+        delays["dmwavex"] = dispersion.dispersion_delay_s(_wave_x("DMWX", n_dmwx, p, d, d["dmwx_dt0_d"]), inv_f2)
+    if s.n_cm or s.n_cmx or n_cmwx:
+        cm = dispersion.dm_series(d["dt_cmepoch_yr"], [p(f"CM{k}" if k else "CM") for k in range(s.n_cm)])
+        if s.n_cmx:
+            cm = cm + d["cmx_mask"] @ jnp.stack([p(f"CMX_{i}") for i in d["cmx_names"].value])
+        if n_cmwx:
+            cm = cm + _wave_x("CMWX", n_cmwx, p, d, d["cmwx_dt0_d"])
+        delays["chromatic"] = chromatic.chromatic_delay_s(cm, f_bary, d["chromatic_index"])
 
 
 def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
@@ -376,6 +403,45 @@ def _ifunc_terms(par: ParFile, prep: PreparedTOAs, d: dict) -> bool:
     return True
 
 
+def _chromatic_terms(par: ParFile, prep: PreparedTOAs, all_toas, d: dict, add, pepoch: Decimal):
+    """The CM series, CMX ranges and wave-X families of :mod:`jugbayes.model.chromatic` as parameters and data;
+    returns (CM terms, CMX ranges, (WaveX, DMWaveX, CMWaveX) frequencies)."""
+    n_waves = []
+    for kind in chromatic.WAVE_FAMILIES:
+        idx = chromatic.wave_family(par, kind)
+        n_waves.append(len(idx))
+        if not idx:
+            continue
+        epoch = _decimal(par, f"{kind}EPOCH") or pepoch
+        key = kind.lower()
+        d[f"{key}_dt0_d"] = spin.seconds_since_epoch(prep.tdb, epoch) / SECONDS_PER_DAY
+        d[f"{key}_freq_per_d"] = np.array([par[f"{kind}FREQ_{i}"].as_float() for i in idx])
+        d[f"{key}_index"] = _Hashable(tuple(idx))
+        unit = par[f"{kind}SIN_{idx[0]}"].spec.unit
+        for i in idx:
+            add(f"{kind}SIN_{i}", _value(par, f"{kind}SIN_{i}"), unit)
+            add(f"{kind}COS_{i}", _value(par, f"{kind}COS_{i}"), unit)
+    cm_orders = [int(n[2:]) for n in par.params if n.startswith("CM") and n[2:].isdigit()]
+    n_cm = 1 + max(cm_orders, default=0) if par.get("CM") is not None or cm_orders else 0
+    for k in range(n_cm):
+        add(f"CM{k}" if k else "CM", _value(par, f"CM{k}" if k else "CM"), f"pc/cm3 MHz^(alpha-2)/yr^{k}")
+    cmx = sorted(n[4:] for n in par.params if n.startswith("CMX_"))
+    ranges = []
+    for i in cmx:
+        r1, r2 = par.get(f"CMXR1_{i}"), par.get(f"CMXR2_{i}")
+        if r1 is None or r2 is None:
+            raise InputError(par.path, par[f"CMX_{i}"].line, f"CMX_{i} has no CMXR1_{i}/CMXR2_{i} range")
+        ranges.append((r1.as_float(), r2.as_float()))
+        add(f"CMX_{i}", _value(par, f"CMX_{i}"), "pc/cm3 MHz^(alpha-2)")
+    if n_cm or cmx or n_waves[2]:
+        cmepoch = _decimal(par, "CMEPOCH") or pepoch
+        d["dt_cmepoch_yr"] = spin.seconds_since_epoch(prep.tdb, cmepoch) / (JULIAN_YEAR_D * SECONDS_PER_DAY)
+        d["cmx_names"] = _Hashable(tuple(cmx))
+        d["cmx_mask"] = dispersion.dmx_masks(all_toas.mjd, ranges)
+        d["chromatic_index"] = jax.device_put(np.float64(_value(par, "TNCHROMIDX", chromatic.DEFAULT_CHROMATIC_INDEX)))
+    return n_cm, len(cmx), tuple(n_waves)
+
+
 def _one_hot(n: int, index: int) -> np.ndarray:
     out = np.zeros(n)
     out[index] = 1.0
@@ -489,6 +555,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     pieces = _piecewise_solutions(par, prep, d, ref, units, add)
     n_wave = _wave_terms(par, prep, d, pepoch)
     ifunc = _ifunc_terms(par, prep, d)
+    n_cm, n_cmx, n_waves = _chromatic_terms(par, prep, all_toas, d, add, pepoch)
 
     # jumps (phase offsets of JUMP * F0 on the TOAs they select; never on the TZR TOA's flags)
     jumps = par.masked("JUMP")
@@ -528,6 +595,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
                           binary=binary_kind, glitches=tuple(glitches), pieces=pieces, n_wave=n_wave, ifunc=ifunc,
+                          n_cm=n_cm, n_cmx=n_cmx, n_waves=n_waves,
                           troposphere=use_troposphere,
                           pulse_numbers=pulse_numbers is not None)
     names = tuple(ref)

@@ -487,3 +487,33 @@ def test_power_law_geometry_is_swm0_at_index_two_and_a_path_integral():
     dist = np.sqrt(r_m[:, None] ** 2 + x**2 - 2 * r_m[:, None] * x * cos_t[:, None])
     quad = np.trapezoid((AU_M / dist) ** 3, x, axis=1) / PC_M
     assert np.allclose(np.asarray(solar_wind_power_law_geometry_pc(sun, n_hat, 3.0)), quad, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- chromatic (CM, CMX, CMWaveX), DMWaveX, WaveX
+
+def test_chromatic_and_wave_x_terms_match_pint():
+    """tests/data/pint/B1855+09_chromatic.par: B1855+09 dfg12 (DD, 430/1400 MHz) with made-up CM, CM1 (index 4.4),
+    two CMX ranges, CMWaveX, DMWaveX and WaveX terms, all free."""
+    par = read_par(PINT_REFS / "B1855+09_chromatic.par", warn=False)
+    model = build_model(par, read_tim(DATASETS / "B1855+09_dfg12" / "B1855+09_NANOGrav_dfg+12.tim"),
+                        clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de405.bsp")
+    assert (model.structure.n_cm, model.structure.n_cmx, model.structure.n_waves) == (2, 2, (2, 2, 1))
+    assert {"CM", "CM1", "CMX_0002", "CMWXSIN_0001", "DMWXCOS_0002", "WXSIN_0001"} <= set(model.free)
+    r = {k: np.asarray(v) for k, v in model.residuals().items()}
+    pint = _pint_reference("B1855+09_chromatic")
+    assert np.abs(r["time_s"] - pint["resid_s"]).max() < 1 * NS
+    chromatic = pint["delay_constant_chromatic_delay"] + pint["delay_CMX_chromatic_delay"] + pint["delay_cmwavex_delay"]
+    assert np.abs(r["delay_chromatic_s"] - chromatic).max() < 0.01 * NS and np.abs(chromatic).max() > 1e-6
+    assert np.abs(r["delay_dmwavex_s"] - pint["delay_dmwavex_delay"]).max() < 0.01 * NS
+    assert np.abs(r["delay_wavex_s"]).max() > 1e-6  # 2 us amplitude (PINT tabulates it only inside the total)
+
+
+def test_wave_x_needs_its_frequencies_and_cmx_its_range(tmp_path):
+    source = PINT_REFS / "B1855+09_chromatic.par"
+    tim = read_tim(DATASETS / "B1855+09_dfg12" / "B1855+09_NANOGrav_dfg+12.tim")
+    for replace, message in (({"WXFREQ_0002": ""}, "WXSIN_0002 has no WXFREQ_0002"),
+                             ({"DMWXCOS_0001": ""}, "DMWXFREQ_0001 needs DMWXSIN_0001 and DMWXCOS_0001"),
+                             ({"CMXR2_0001": ""}, "CMX_0001 has no CMXR1_0001/CMXR2_0001 range")):
+        with pytest.raises(InputError, match=message):
+            build_model(_edited_par(tmp_path, source, replace), tim, clock_dir=CLOCK_DIR,
+                        ephem_file=EPHEM_DIR / "de405.bsp")
