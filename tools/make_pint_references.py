@@ -18,6 +18,8 @@ Cases:
 - ``B1855+09_chromatic``: B1855+09 dfg12 with made-up CM/CM1 (TNCHROMIDX 4.4), two CMX ranges and CMWaveX,
   DMWaveX and WaveX terms (the ``.par`` is written to ``tests/data/pint/`` too).
 
+- ``J0613-0200_ell1k``: J0613-0200 dfg12 as BINARY ELL1k with made-up OMDOT and LNEDOT (``.par`` written too).
+
 Each reference CSV has ``index`` (.tim order), ``resid_s`` (absolute phase from TZR, nearest pulse, no mean
 removed) and PINT's delay components ``delay_<function>`` (s).
 """
@@ -104,6 +106,15 @@ def chromatic_par(shared: Path, out: Path) -> tuple[Path, Path]:
     return par, folder / "B1855+09_NANOGrav_dfg+12.tim"
 
 
+def ell1k_par(shared: Path, out: Path) -> tuple[Path, Path]:
+    """J0613-0200 dfg12 as BINARY ELL1k with a made-up OMDOT 20 deg/yr and LNEDOT 0.05 /yr."""
+    folder = shared / "datasets" / "J0613-0200_dfg12"
+    text = (folder / "J0613-0200_NANOGrav_dfg+12_TAI_FB90.par").read_text()
+    par = out / "J0613-0200_ell1k.par"
+    par.write_text(text.replace("BINARY         ELL1", "BINARY         ELL1k") + "OMDOT 20.0 1\nLNEDOT 0.05 1\n")
+    return par, folder / "J0613-0200_NANOGrav_dfg+12.tim"
+
+
 def write_reference(name: str, par: Path, tim: Path, pint_python: str, shared: Path) -> Path:
     ref = pint_residuals(par, tim, pint_python, shared)
     path = OUT / f"{name}.pint_residuals.csv"
@@ -133,7 +144,8 @@ def main() -> int:
              "J1048+2339_orbwaves": (pf / "J1048+2339_orbwaves.par", pf / "J1048+2339_3PC_fake.tim"),
              "J1048+2339_orbwaves_DD": (pf / "J1048+2339_orbwaves_DD.par", pf / "J1048+2339_3PC_fake.tim"),
              "NGC6440E_bary": barycentric_tim(shared, OUT),
-             "B1855+09_chromatic": chromatic_par(shared, OUT)}
+             "B1855+09_chromatic": chromatic_par(shared, OUT),
+             "J0613-0200_ell1k": ell1k_par(shared, OUT)}
     for name, (par, tim) in cases.items():
         print(f"wrote {write_reference(name, par, tim, args.pint_python, shared)}")
     return 0

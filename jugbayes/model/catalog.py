@@ -131,6 +131,7 @@ _SINGLE = [
     _s("OM", FLOAT, BINARY, "deg"),
     _s("OMDOT", FLOAT, BINARY, "deg/yr"),
     _s("XOMDOT", FLOAT, BINARY, "deg/yr"),
+    _s("LNEDOT", FLOAT, BINARY, "1/yr"),
     _s("T0", MJD, BINARY, "d"),
     _s("TASC", MJD, BINARY, "d"),
     _s("EPS1", FLOAT, BINARY),

@@ -517,3 +517,24 @@ def test_wave_x_needs_its_frequencies_and_cmx_its_range(tmp_path):
         with pytest.raises(InputError, match=message):
             build_model(_edited_par(tmp_path, source, replace), tim, clock_dir=CLOCK_DIR,
                         ephem_file=EPHEM_DIR / "de405.bsp")
+
+
+# ---------------------------------------------------------------- ELL1k (Susobhanan et al. 2018)
+
+def test_ell1k_matches_pint():
+    """J0613-0200 dfg12 as ELL1k with a made-up OMDOT 20 deg/yr and LNEDOT 0.05/yr (tests/data/pint)."""
+    tim = read_tim(DATASETS / "J0613-0200_dfg12" / "J0613-0200_NANOGrav_dfg+12.tim")
+    kw = dict(clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de405.bsp")
+    model = build_model(read_par(PINT_REFS / "J0613-0200_ell1k.par", warn=False), tim, **kw)
+    assert model.structure.binary == "ELL1K" and {"OMDOT", "LNEDOT"} <= set(model.free)
+    ours = np.asarray(model.residuals()["time_s"])
+    assert np.abs(ours - _pint_reference("J0613-0200_ell1k")["resid_s"]).max() < 1 * NS
+    p0 = model.zero_params()  # the rotation and growth of eps matter at the us level over the 9 years
+    still = dict(p0, OMDOT=-model.reference["OMDOT"], LNEDOT=-model.reference["LNEDOT"])
+    assert np.abs(np.asarray(model.residual_fn(still, model.data)["time_s"]) - ours).max() > 1e-7
+
+
+def test_ell1k_refuses_eps_derivatives(tmp_path):
+    par = _edited_par(tmp_path, PINT_REFS / "J0613-0200_ell1k.par", add="EPS1DOT 1.0\n")
+    with pytest.raises(InputError, match="BINARY ELL1k has no EPS1DOT"):
+        build_model(par, read_tim(DATASETS / "J0613-0200_dfg12" / "J0613-0200_NANOGrav_dfg+12.tim"), **_KW)

@@ -1,4 +1,4 @@
-"""Binary-pulsar delays as pure JAX functions: ELL1/ELL1H (:mod:`.ell1`), DD/DDH/DDS (:mod:`.dd`),
+"""Binary-pulsar delays as pure JAX functions: ELL1/ELL1H/ELL1k (:mod:`.ell1`), DD/DDH/DDS (:mod:`.dd`),
 DDK (:mod:`.ddk`), DDGR (:mod:`.ddgr`) and BT (:mod:`.bt`).
 
 Each model has ``<model>_delay_s(dt_s, v)``, with ``dt_s`` the seconds from the model's epoch
@@ -24,7 +24,7 @@ from jugbayes.model.binary.orbit import fail
 __all__ = ["BinaryModel", "binary_for_par", "bt", "bt_delay_s", "dd", "dd_delay_s", "ddgr", "ddgr_delay_s", "ddk",
            "ddk_delay_s", "ddk_geometry", "ell1", "ell1_delay_s", "SUPPORTED", "DELAY_FUNCTIONS", "NEEDS_GEOMETRY"]
 
-_MODULES = {"ELL1": ell1, "ELL1H": ell1, "DD": dd, "DDH": dd, "DDS": dd, "DDK": ddk, "DDGR": ddgr, "BT": bt}
+_MODULES = {"ELL1": ell1, "ELL1H": ell1, "ELL1K": ell1, "DD": dd, "DDH": dd, "DDS": dd, "DDK": ddk, "DDGR": ddgr, "BT": bt}
 SUPPORTED = tuple(_MODULES)
 _DELAYS = {ell1: ell1_delay_s, dd: dd_delay_s, ddk: ddk_delay_s, ddgr: ddgr_delay_s, bt: bt_delay_s}
 DELAY_FUNCTIONS = {name: _DELAYS[module] for name, module in _MODULES.items()}

@@ -58,7 +58,9 @@ from jugbayes.model.binary import orbit
 enable_x64()
 
 EPOCH = "TASC"
-MODELS = ("ELL1", "ELL1H")
+MODELS = ("ELL1", "ELL1H", "ELL1K")
+_DEG_PER_YR = orbit.DEG_TO_RAD / orbit.JULIAN_YEAR_S  # OMDOT (deg/yr) -> rad/s
+_PER_YR = 1.0 / orbit.JULIAN_YEAR_S  # LNEDOT (1/yr) -> 1/s
 # The H3+H4 series is summed over a fixed set of harmonics (masked beyond NHARMS) so that NHARMS
 # can live in ``v`` without changing the traced computation.
 MAX_HARMONICS = 32
@@ -96,6 +98,22 @@ def roemer_series(phi, e1, e2):
         r1 = r1 + k * (s[k - 1] * ck - c[k - 1] * sk)
         r2 = r2 - k * k * (s[k - 1] * sk + c[k - 1] * ck)
     return r, r1, r2
+
+
+def ell1k_eps(dt_s, v):
+    """ELL1k's (eps1, eps2) at ``dt_s`` after TASC: rotated by OMDOT and scaled by 1 + LNEDOT dt (Susobhanan et
+    al. 2018, eq. 15, as PINT)."""
+    w, grow = v["OMDOT"] * dt_s, 1.0 + v["LNEDOT"] * dt_s
+    sin, cos = jnp.sin(w), jnp.cos(w)
+    return grow * (v["EPS1"] * cos + v["EPS2"] * sin), grow * (v["EPS2"] * cos - v["EPS1"] * sin)
+
+
+def ell1k_roemer(phi, e1, e2):
+    """(R, dR/dPhi, d2R/dPhi2) per unit a1 of ELL1k's first-order Roemer delay (Susobhanan et al. 2018, eq. 6):
+    sin Phi + (eps2 sin 2Phi - eps1 (cos 2Phi + 3)) / 2, with its constant -3 eps1 / 2 that ELL1 drops."""
+    s2, c2 = jnp.sin(2.0 * phi), jnp.cos(2.0 * phi)
+    s1, c1 = jnp.sin(phi), jnp.cos(phi)
+    return (s1 + 0.5 * (e2 * s2 - e1 * (c2 + 3.0)), c1 + e2 * c2 + e1 * s2, -s1 - 2.0 * (e2 * s2 - e1 * c2))
 
 
 def inverse_delay(dre, drep, drepp, nhat):
@@ -144,9 +162,12 @@ def ell1_delay_s(dt_s, v):
     orbits, pb = orbit.orbits_and_period(dt_s, v)
     phi, _ = orbit.mean_anomaly(orbits)
     a1 = v["A1"] + v.get("A1DOT", 0.0) * dt_s
-    e1 = v.get("EPS1", 0.0) + v.get("EPS1DOT", 0.0) * dt_s
-    e2 = v.get("EPS2", 0.0) + v.get("EPS2DOT", 0.0) * dt_s
-    r, r1, r2 = roemer_series(phi, e1, e2)
+    if "LNEDOT" in v:  # ELL1k
+        r, r1, r2 = ell1k_roemer(phi, *ell1k_eps(dt_s, v))
+    else:
+        e1 = v.get("EPS1", 0.0) + v.get("EPS1DOT", 0.0) * dt_s
+        e2 = v.get("EPS2", 0.0) + v.get("EPS2DOT", 0.0) * dt_s
+        r, r1, r2 = roemer_series(phi, e1, e2)
     nhat = orbit.TWO_PI / pb
     return inverse_delay(a1 * r, a1 * r1, a1 * r2, nhat) + shapiro_delay(phi, v)
 
@@ -162,10 +183,12 @@ def _table(par) -> list[tuple[str, str, float]]:
         ("A1DOT", "A1DOT", orbit.tempo_factor(par, "A1DOT")),
         ("EPS1", "EPS1", 1.0),
         ("EPS2", "EPS2", 1.0),
-        ("EPS1DOT", "EPS1DOT", EPSDOT_UNIT),
-        ("EPS2DOT", "EPS2DOT", EPSDOT_UNIT),
     ]
-    if model == "ELL1":
+    if model == "ELL1K":  # eps evolve by OMDOT and LNEDOT instead of EPS1DOT/EPS2DOT (PINT)
+        rows += [("OMDOT", "OMDOT", _DEG_PER_YR), ("LNEDOT", "LNEDOT", _PER_YR)]
+    else:
+        rows += [("EPS1DOT", "EPS1DOT", EPSDOT_UNIT), ("EPS2DOT", "EPS2DOT", EPSDOT_UNIT)]
+    if model in ("ELL1", "ELL1K"):
         rows += [("M2", "M2", T_SUN_S), ("SINI", "SINI", 1.0)]
     else:
         rows += [("H3", "H3", 1.0)]
@@ -200,12 +223,16 @@ def values_from_par(par) -> dict:
     orbit.require(par, "TASC", model)
     orbit.require(par, "A1", model)
     values = orbit.orbit_values_from_par(par)
+    if model == "ELL1K":
+        for name in ("EPS1DOT", "EPS2DOT", "EDOT"):
+            if orbit.value(par, name) != 0.0:
+                raise orbit.fail(par, name, f"BINARY ELL1k has no {name}: its eccentricity evolves by OMDOT and LNEDOT")
     for key, name, factor in _table(par):
         if key not in values:
             values[key] = factor * orbit.value(par, name)
     if values["A1"] < 0:
         raise orbit.fail(par, "A1", f"A1 cannot be negative, got {par['A1'].value}")
-    if model == "ELL1":
+    if model in ("ELL1", "ELL1K"):
         if not 0.0 <= values["SINI"] <= 1.0:
             raise orbit.fail(par, "SINI", f"SINI must lie in [0, 1], got {par['SINI'].value}")
         if values["M2"] < 0:
