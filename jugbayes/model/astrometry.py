@@ -120,4 +120,7 @@ def astrometry_from_par(par) -> Astrometry:
         return Astrometry("ecliptic", _value(par, "ELONG") * jnp.pi / 180.0, _value(par, "ELAT") * jnp.pi / 180.0,
                           _value(par, "PMELONG") * MAS_TO_RAD, _value(par, "PMELAT") * MAS_TO_RAD, px,
                           epoch.as_float(), OBLIQUITY_ARCSEC[ecl] * ARCSEC_TO_RAD)
+    for have, need in (("RAJ", "DECJ"), ("DECJ", "RAJ"), ("ELONG", "ELAT"), ("ELAT", "ELONG")):
+        if par.get(have) is not None:
+            raise InputError(par.path, par[have].line, f"{have} is given without {need}: no pulsar position")
     raise InputError(par.path, None, "no pulsar position: give RAJ and DECJ, or ELONG and ELAT")
