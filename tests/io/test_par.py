@@ -106,12 +106,12 @@ def test_families_and_selectors():
 
 
 def test_unused_parameters_warn_once_and_are_kept(tmp_path):
-    lines = ["PSR J1", "F0 1.0", "DMWAVE_OM 0.1", "CMWXFREQ_0001 0.001 0", "MYPARAM whatever 3"]
+    lines = ["PSR J1", "F0 1.0", "DMWAVE_OM 0.1", "SWXDM_0001 0.001 0", "MYPARAM whatever 3"]
     with pytest.warns(UnusedParameterWarning) as rec:
         par = parse_par_lines(lines, "x.par")
     assert len(rec) == 1
-    assert all(n in str(rec[0].message) for n in ("DMWAVE_OM", "CMWXFREQ_0001", "MYPARAM"))
-    assert [p.written_name for p in par.unused] == ["DMWAVE_OM", "CMWXFREQ_0001", "MYPARAM"]
+    assert all(n in str(rec[0].message) for n in ("DMWAVE_OM", "SWXDM_0001", "MYPARAM"))
+    assert [p.written_name for p in par.unused] == ["DMWAVE_OM", "SWXDM_0001", "MYPARAM"]
     text = format_par(par)
     for raw in lines[2:]:
         name, rest = raw.split(None, 1)
