@@ -403,6 +403,20 @@ def _ifunc_terms(par: ParFile, prep: PreparedTOAs, d: dict) -> bool:
     return True
 
 
+def _ranged_values(par: ParFile, stem: str, add, unit: str) -> tuple[list[str], list[tuple[float, float]]]:
+    """DMX-style values (``DMX_i`` with ``DMXR1_i``/``DMXR2_i``; CMX likewise) as parameters: their indices and
+    MJD ranges."""
+    indices = sorted(n[len(stem) + 1:] for n in par.params if n.startswith(f"{stem}_"))
+    ranges = []
+    for i in indices:
+        r1, r2 = par.get(f"{stem}R1_{i}"), par.get(f"{stem}R2_{i}")
+        if r1 is None or r2 is None:
+            raise InputError(par.path, par[f"{stem}_{i}"].line, f"{stem}_{i} has no {stem}R1_{i}/{stem}R2_{i} range")
+        ranges.append((r1.as_float(), r2.as_float()))
+        add(f"{stem}_{i}", _value(par, f"{stem}_{i}"), unit)
+    return indices, ranges
+
+
 def _chromatic_terms(par: ParFile, prep: PreparedTOAs, all_toas, d: dict, add, pepoch: Decimal):
     """The CM series, CMX ranges and wave-X families of :mod:`jugbayes.model.chromatic` as parameters and data;
     returns (CM terms, CMX ranges, (WaveX, DMWaveX, CMWaveX) frequencies)."""
@@ -425,14 +439,7 @@ def _chromatic_terms(par: ParFile, prep: PreparedTOAs, all_toas, d: dict, add, p
     n_cm = 1 + max(cm_orders, default=0) if par.get("CM") is not None or cm_orders else 0
     for k in range(n_cm):
         add(f"CM{k}" if k else "CM", _value(par, f"CM{k}" if k else "CM"), f"pc/cm3 MHz^(alpha-2)/yr^{k}")
-    cmx = sorted(n[4:] for n in par.params if n.startswith("CMX_"))
-    ranges = []
-    for i in cmx:
-        r1, r2 = par.get(f"CMXR1_{i}"), par.get(f"CMXR2_{i}")
-        if r1 is None or r2 is None:
-            raise InputError(par.path, par[f"CMX_{i}"].line, f"CMX_{i} has no CMXR1_{i}/CMXR2_{i} range")
-        ranges.append((r1.as_float(), r2.as_float()))
-        add(f"CMX_{i}", _value(par, f"CMX_{i}"), "pc/cm3 MHz^(alpha-2)")
+    cmx, ranges = _ranged_values(par, "CMX", add, "pc/cm3 MHz^(alpha-2)")
     if n_cm or cmx or n_waves[2]:
         cmepoch = _decimal(par, "CMEPOCH") or pepoch
         d["dt_cmepoch_yr"] = spin.seconds_since_epoch(prep.tdb, cmepoch) / (JULIAN_YEAR_D * SECONDS_PER_DAY)
@@ -512,14 +519,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         add(f"DM{k}", _value(par, f"DM{k}"), f"pc/cm3/yr^{k}")
     dmepoch = _decimal(par, "DMEPOCH") or pepoch
     d["dt_dmepoch_yr"] = spin.seconds_since_epoch(prep.tdb, dmepoch) / (JULIAN_YEAR_D * SECONDS_PER_DAY)
-    dmx = sorted(n[4:] for n in par.params if n.startswith("DMX_"))
-    ranges = []
-    for i in dmx:
-        r1, r2 = par.get(f"DMXR1_{i}"), par.get(f"DMXR2_{i}")
-        if r1 is None or r2 is None:
-            raise InputError(par.path, par[f"DMX_{i}"].line, f"DMX_{i} has no DMXR1_{i}/DMXR2_{i} range")
-        ranges.append((r1.as_float(), r2.as_float()))
-        add(f"DMX_{i}", _value(par, f"DMX_{i}"), "pc/cm3")
+    dmx, ranges = _ranged_values(par, "DMX", add, "pc/cm3")
     d["dmx_names"] = _Hashable(tuple(dmx))
     mask = dispersion.dmx_masks(all_toas.mjd, ranges)
     if ranges and np.all(mask.sum(axis=1) <= 1):  # the usual case: each TOA in at most one range, a gather (k = none)
