@@ -20,6 +20,8 @@ Cases:
 
 - ``J0613-0200_ell1k``: J0613-0200 dfg12 as BINARY ELL1k with made-up OMDOT and LNEDOT (``.par`` written too).
 
+- ``J1744-1134_swx``: J1744-1134 with two made-up SWX solar-wind segments (``.par`` written too).
+
 Each reference CSV has ``index`` (.tim order), ``resid_s`` (absolute phase from TZR, nearest pulse, no mean
 removed) and PINT's delay components ``delay_<function>`` (s).
 """
@@ -115,6 +117,16 @@ def ell1k_par(shared: Path, out: Path) -> tuple[Path, Path]:
     return par, folder / "J0613-0200_NANOGrav_dfg+12.tim"
 
 
+def swx_par(shared: Path, out: Path) -> tuple[Path, Path]:
+    """J1744-1134 (11.8 deg from the ecliptic) with two made-up SWX segments (SWXP 2 and 2.5)."""
+    folder = shared / "datasets" / "J1744-1134"
+    par = out / "J1744-1134_swx.par"
+    par.write_text((folder / "J1744-1134.basic.par").read_text() + "SWXDM_0001 0.005 1\nSWXP_0001 2.0\n"
+                   "SWXR1_0001 53200\nSWXR2_0001 54400\nSWXDM_0002 0.003 1\nSWXP_0002 2.5\n"
+                   "SWXR1_0002 54400.01\nSWXR2_0002 55700\n")
+    return par, folder / "J1744-1134.Rcvr1_2.GASP.8y.x.tim"
+
+
 def write_reference(name: str, par: Path, tim: Path, pint_python: str, shared: Path) -> Path:
     ref = pint_residuals(par, tim, pint_python, shared)
     path = OUT / f"{name}.pint_residuals.csv"
@@ -145,7 +157,8 @@ def main() -> int:
              "J1048+2339_orbwaves_DD": (pf / "J1048+2339_orbwaves_DD.par", pf / "J1048+2339_3PC_fake.tim"),
              "NGC6440E_bary": barycentric_tim(shared, OUT),
              "B1855+09_chromatic": chromatic_par(shared, OUT),
-             "J0613-0200_ell1k": ell1k_par(shared, OUT)}
+             "J0613-0200_ell1k": ell1k_par(shared, OUT),
+             "J1744-1134_swx": swx_par(shared, OUT)}
     for name, (par, tim) in cases.items():
         print(f"wrote {write_reference(name, par, tim, args.pint_python, shared)}")
     return 0

@@ -67,14 +67,46 @@ def solar_wind_power_law_geometry_pc(obs_sun_pos_ls, n_hat, p):
     (AU / b)^p b B(1/2, (p-1)/2) / 2 [1 + sign I_{cos^2 theta}(1/2, (p-1)/2)] (regularised incomplete beta), p > 1.
     p = 2 gives SWM 0's factor.  Differentiable in everything but p (JAX's betainc has no p derivative).
     """
-    from jax.scipy.special import betainc, gammaln
-
     r = jnp.sqrt(dot3(obs_sun_pos_ls, obs_sun_pos_ls))
     cos_theta = jnp.clip(dot3(obs_sun_pos_ls, n_hat) / r, -1.0, 1.0)
-    b_m = r * C_M_S * jnp.sqrt(1.0 - cos_theta**2)
+    return power_law_path_pc(r * C_M_S, cos_theta, p)
+
+
+def power_law_path_pc(r_m, cos_theta, p):
+    """The SWM 1 path integral (pc) at distance ``r_m`` from the Sun and elongation ``theta``; see below."""
+    from jax.scipy.special import betainc, gammaln
+
+    b_m = r_m * jnp.sqrt(1.0 - cos_theta**2)
     half_beta = 0.5 * jnp.exp(gammaln(0.5) + gammaln((p - 1.0) / 2.0) - gammaln(p / 2.0))
     path = half_beta * (1.0 + jnp.sign(cos_theta) * betainc(0.5, (p - 1.0) / 2.0, cos_theta**2))
     return (AU_M / b_m) ** p * b_m * path / PC_M
+
+
+def swx_geometry_pc(obs_sun_pos_ls, n_hat, p, theta0_rad):
+    """PINT's SWX shape: the power-law path less its value at opposition, over conjunction's less opposition's
+    (both at 1 AU, conjunction at elongation ``theta0_rad``): 0 at opposition, 1 at conjunction."""
+    r = jnp.sqrt(dot3(obs_sun_pos_ls, obs_sun_pos_ls))
+    cos_theta = jnp.clip(dot3(obs_sun_pos_ls, n_hat) / r, -1.0, 1.0)
+    conj = power_law_path_pc(AU_M, jnp.cos(theta0_rad), p)
+    opp = power_law_path_pc(AU_M, -jnp.cos(theta0_rad), p)
+    return (power_law_path_pc(r * C_M_S, cos_theta, p) - opp) / (conj - opp)
+
+
+def conjunction_elongation_rad(n_icrs: np.ndarray, t0_mjd: float) -> float:
+    """The pulsar's elongation from the Sun at its first solar conjunction after ``t0_mjd`` (SWX's theta0): its
+    latitude from the ecliptic of that date (ERFA's IAU 2006 ``ecm06``), the conjunction found from the Sun's
+    low-precision longitude (Astronomical Almanac: L = 280.460 + 0.9856474 n, g = 357.528 + 0.9856003 n deg,
+    lambda = L + 1.915 sin g + 0.020 sin 2g, n days from J2000), as PINT's ``get_conjunction`` starts."""
+    import erfa
+
+    t = t0_mjd + np.arange(0.0, 366.0, 0.25)
+    n = t + 2400000.5 - 2451545.0
+    g = np.radians(357.528 + 0.9856003 * n)
+    sun_lon = np.radians(280.460 + 0.9856474 * n + 1.915 * np.sin(g) + 0.020 * np.sin(2.0 * g))
+    ecl = erfa.ecm06(2400000.5, t0_mjd) @ n_icrs
+    ahead = np.mod(np.arctan2(ecl[1], ecl[0]) - sun_lon, 2.0 * np.pi)  # falls through 0 at conjunction
+    t_conj = t[int(np.argmax(np.diff(ahead) > np.pi)) + 1]
+    return abs(float(np.arcsin((erfa.ecm06(2400000.5, t_conj) @ n_icrs)[2])))
 
 
 def solar_wind_geometry_pc(obs_sun_pos_ls, n_hat):

@@ -44,7 +44,7 @@ _SETTINGS_CHECKS: dict[str, str] = {}  # settings whose "Y" asks for something n
 # Terms that change the residuals but that the .par reader leaves unused: silently dropping them would give
 # wrong residuals (TEMPO2 WAVE harmonic whitening, IFUNC interpolated offsets, PINT piecewise spin-down,
 # chromatic CM/CMX, wave-X DM/spin terms, frequency-dependent jumps).
-_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|SWX|FDJUMP|NE_SW\d|SWP)")
+_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|FDJUMP|NE_SW\d|SWP)")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class Structure:
     n_cm: int = 0  # chromatic measure Taylor terms CM, CM1, ... (model/chromatic.py)
     n_cmx: int = 0
     n_waves: tuple[int, int, int] = (0, 0, 0)  # WaveX, DMWaveX, CMWaveX frequencies
+    n_swx: int = 0  # PINT's SWX solar-wind segments (SWXP held fixed)
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
 
@@ -148,6 +149,10 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
     elif s.solar_wind:
         geometry_pc = dispersion.solar_wind_geometry_pc(d["obs_sun_pos_ls"], n_hat)
         delays["solar_wind"] = dispersion.dispersion_delay_s(p("NE_SW") * geometry_pc, inv_f2)
+    if s.n_swx:  # PINT's SWX: each range's DM scaled by 0 at opposition to 1 at conjunction
+        shape = dispersion.swx_geometry_pc(d["obs_sun_pos_ls"], n_hat, d["swx_p_row"], d["swx_theta0_rad"])
+        swx_dm = (d["swx_mask"] @ jnp.stack([p(f"SWXDM_{i}") for i in d["swx_names"].value])) * shape
+        delays["solar_wind_x"] = dispersion.dispersion_delay_s(swx_dm, inv_f2)
     dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
     if s.n_dmx:
         dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
@@ -403,18 +408,39 @@ def _ifunc_terms(par: ParFile, prep: PreparedTOAs, d: dict) -> bool:
     return True
 
 
-def _ranged_values(par: ParFile, stem: str, add, unit: str) -> tuple[list[str], list[tuple[float, float]]]:
-    """DMX-style values (``DMX_i`` with ``DMXR1_i``/``DMXR2_i``; CMX likewise) as parameters: their indices and
-    MJD ranges."""
-    indices = sorted(n[len(stem) + 1:] for n in par.params if n.startswith(f"{stem}_"))
+def _ranged_values(par: ParFile, stem: str, add, unit: str, value: str | None = None):
+    """DMX-style values (``DMX_i`` with ``DMXR1_i``/``DMXR2_i``; CMX likewise; SWX's values are ``SWXDM_i``) as
+    parameters: their indices and MJD ranges."""
+    value = value or stem
+    indices = sorted(n[len(value) + 1:] for n in par.params if n.startswith(f"{value}_"))
     ranges = []
     for i in indices:
         r1, r2 = par.get(f"{stem}R1_{i}"), par.get(f"{stem}R2_{i}")
         if r1 is None or r2 is None:
-            raise InputError(par.path, par[f"{stem}_{i}"].line, f"{stem}_{i} has no {stem}R1_{i}/{stem}R2_{i} range")
+            raise InputError(par.path, par[f"{value}_{i}"].line, f"{value}_{i} has no {stem}R1_{i}/{stem}R2_{i} range")
         ranges.append((r1.as_float(), r2.as_float()))
-        add(f"{stem}_{i}", _value(par, f"{stem}_{i}"), unit)
+        add(f"{value}_{i}", _value(par, f"{value}_{i}"), unit)
     return indices, ranges
+
+
+def _swx_segments(par: ParFile, astro, all_toas, d: dict, add) -> int:
+    """PINT's SWX segments (SWXDM_i over [SWXR1_i, SWXR2_i], power-law index SWXP_i, default 2, held fixed),
+    scaled by the elongation at the first conjunction after POSEPOCH (PEPOCH, DMEPOCH; as PINT)."""
+    swx, ranges = _ranged_values(par, "SWX", add, "pc/cm3", value="SWXDM")
+    if not swx:
+        return 0
+    mask = dispersion.dmx_masks(all_toas.mjd, ranges)
+    if np.any(mask.sum(axis=1) > 1):
+        raise InputError(par.path, par[f"SWXDM_{swx[0]}"].line, "SWX ranges overlap")
+    powers = np.array([_value(par, f"SWXP_{i}", 2.0) for i in swx])
+    if np.any(powers <= 1.0):
+        raise InputError(par.path, par[f"SWXDM_{swx[0]}"].line, "SWXP_ indices must be > 1")
+    d["swx_names"], d["swx_mask"] = _Hashable(tuple(swx)), mask
+    d["swx_p_row"] = np.where(mask.any(axis=1), mask @ powers, 2.0)  # rows outside every range: shape unused
+    t0 = next((par[n].as_float() for n in ("POSEPOCH", "PEPOCH", "DMEPOCH") if par.get(n) is not None), 50000.0)
+    theta0 = dispersion.conjunction_elongation_rad(np.asarray(astro.direction(astro.posepoch_mjd)), t0)
+    d["swx_theta0_rad"] = jax.device_put(np.float64(theta0))
+    return len(swx)
 
 
 def _chromatic_terms(par: ParFile, prep: PreparedTOAs, all_toas, d: dict, add, pepoch: Decimal):
@@ -533,6 +559,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         if not swp > 1.0:
             raise InputError(par.path, par["SWP"].line, f"SWP {swp} must be > 1 (SWM 1's path integral diverges)")
         d["swp"] = jax.device_put(np.float64(swp))
+    n_swx = _swx_segments(par, astro, all_toas, d, add)
     dispersion.check_dm_jumps(par)  # DMJUMP: wideband DM only, no TOA delay (as PINT)
     n_fd = max((int(n[2:]) for n in par.params if n.startswith("FD") and n[2:].isdigit()), default=0)
     for i in range(1, n_fd + 1):
@@ -595,7 +622,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
                           binary=binary_kind, glitches=tuple(glitches), pieces=pieces, n_wave=n_wave, ifunc=ifunc,
-                          n_cm=n_cm, n_cmx=n_cmx, n_waves=n_waves,
+                          n_cm=n_cm, n_cmx=n_cmx, n_waves=n_waves, n_swx=n_swx,
                           troposphere=use_troposphere,
                           pulse_numbers=pulse_numbers is not None)
     names = tuple(ref)

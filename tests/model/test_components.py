@@ -538,3 +538,19 @@ def test_ell1k_refuses_eps_derivatives(tmp_path):
     par = _edited_par(tmp_path, PINT_REFS / "J0613-0200_ell1k.par", add="EPS1DOT 1.0\n")
     with pytest.raises(InputError, match="BINARY ELL1k has no EPS1DOT"):
         build_model(par, read_tim(DATASETS / "J0613-0200_dfg12" / "J0613-0200_NANOGrav_dfg+12.tim"), **_KW)
+
+
+# ---------------------------------------------------------------- SWX solar-wind segments
+
+def test_swx_segments_match_pint():
+    """J1744-1134 (11.8 deg from the ecliptic) with two made-up SWX segments, SWXP 2 and 2.5 (tests/data/pint)."""
+    par = read_par(PINT_REFS / "J1744-1134_swx.par", warn=False)
+    model = build_model(par, read_tim(DATASETS / "J1744-1134" / "J1744-1134.Rcvr1_2.GASP.8y.x.tim"), **_KW)
+    assert model.structure.n_swx == 2 and {"SWXDM_0001", "SWXDM_0002"} <= set(model.free)
+    r = {k: np.asarray(v) for k, v in model.residuals().items()}
+    pint = _pint_reference("J1744-1134_swx")
+    assert np.abs(r["time_s"] - pint["resid_s"]).max() < 1 * NS
+    assert np.abs(r["delay_solar_wind_x_s"] - pint["delay_swx_delay"]).max() < 0.5 * NS
+    assert r["delay_solar_wind_x_s"].max() > 1e-5  # 11 us near conjunction
+    # PINT's elongation at conjunction, 11.804060 deg, is the geocentric Sun's; ours the ecliptic of date's
+    assert abs(np.degrees(float(model.data["swx_theta0_rad"])) - 11.804060) < 0.5 / 3600
