@@ -22,6 +22,8 @@ Cases:
 
 - ``J1744-1134_swx``: J1744-1134 with two made-up SWX solar-wind segments (``.par`` written too).
 
+- ``B1855+09_fdjump``: B1855+09 dfg12 with made-up FDJUMPs per receiver (``.par`` written too).
+
 Each reference CSV has ``index`` (.tim order), ``resid_s`` (absolute phase from TZR, nearest pulse, no mean
 removed) and PINT's delay components ``delay_<function>`` (s).
 """
@@ -127,6 +129,15 @@ def swx_par(shared: Path, out: Path) -> tuple[Path, Path]:
     return par, folder / "J1744-1134.Rcvr1_2.GASP.8y.x.tim"
 
 
+def fdjump_par(shared: Path, out: Path) -> tuple[Path, Path]:
+    """B1855+09 dfg12 with made-up per-receiver FDJUMPs (log-frequency, PINT's FDJUMPLOG Y)."""
+    folder = shared / "datasets" / "B1855+09_dfg12"
+    par = out / "B1855+09_fdjump.par"
+    par.write_text((folder / "B1855+09_NANOGrav_dfg+12_TAI_FB90.par").read_text() + "FDJUMPLOG Y\n"
+                   "FD1JUMP -fe 430G 2e-6 1\nFD2JUMP -fe 430G -1e-6 1\nFD1JUMP -fe L_wide 5e-7 1\n")
+    return par, folder / "B1855+09_NANOGrav_dfg+12.tim"
+
+
 def write_reference(name: str, par: Path, tim: Path, pint_python: str, shared: Path) -> Path:
     ref = pint_residuals(par, tim, pint_python, shared)
     path = OUT / f"{name}.pint_residuals.csv"
@@ -158,7 +169,8 @@ def main() -> int:
              "NGC6440E_bary": barycentric_tim(shared, OUT),
              "B1855+09_chromatic": chromatic_par(shared, OUT),
              "J0613-0200_ell1k": ell1k_par(shared, OUT),
-             "J1744-1134_swx": swx_par(shared, OUT)}
+             "J1744-1134_swx": swx_par(shared, OUT),
+             "B1855+09_fdjump": fdjump_par(shared, OUT)}
     for name, (par, tim) in cases.items():
         print(f"wrote {write_reference(name, par, tim, args.pint_python, shared)}")
     return 0

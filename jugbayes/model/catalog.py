@@ -175,6 +175,7 @@ _SINGLE = [
     _s("ORBWAVE_OM", FLOAT, BINARY, "rad/s"),
     _s("ORBWAVE_EPOCH", MJD, BINARY, "d"),
     _s("SIFUNC", INT, IFUNC),
+    _s("FDJUMPLOG", BOOL, SETTINGS),
     # jumps
     _s("JUMP", FLOAT, JUMPS, "s", mask=True),
     _s("DMJUMP", FLOAT, DISPERSION, "pc/cm3", mask=True),
@@ -223,7 +224,13 @@ _FAMILIES = [
     (r"PWF1_(\d+)", "PWF1_{i}", FLOAT, PIECEWISE, "Hz/s"),
     (r"PWF2_(\d+)", "PWF2_{i}", FLOAT, PIECEWISE, "Hz/s^2"),
 ]
-_FAMILIES_RE = [(re.compile(f"^{pat}$"), fmt, kind, comp, unit) for pat, fmt, kind, comp, unit in _FAMILIES]
+# Families whose members also take TOA selectors: PINT's FDpJUMP (TEMPO2 writes FDJUMPp), p the polynomial index.
+_MASKED_FAMILIES = [
+    (r"FD(\d+)JUMP", "FD{i}JUMP", FLOAT, FD, "s"),
+    (r"FDJUMP(\d+)", "FD{i}JUMP", FLOAT, FD, "s"),
+]
+_FAMILIES_RE = [(re.compile(f"^{pat}$"), fmt, kind, comp, unit, False) for pat, fmt, kind, comp, unit in _FAMILIES]
+_FAMILIES_RE += [(re.compile(f"^{pat}$"), fmt, kind, comp, unit, True) for pat, fmt, kind, comp, unit in _MASKED_FAMILIES]
 
 
 @lru_cache(maxsize=1)
@@ -242,11 +249,11 @@ def lookup(written_name: str) -> ParamSpec | None:
     spec = _singles().get(key)
     if spec is not None:
         return spec
-    for regex, fmt, kind, comp, unit in _FAMILIES_RE:
+    for regex, fmt, kind, comp, unit, mask in _FAMILIES_RE:
         m = regex.match(key)
         if m:
             i = int(m.group(1))
-            return ParamSpec(fmt.format(i=i), kind, comp, unit, index=i)
+            return ParamSpec(fmt.format(i=i), kind, comp, unit, mask=mask, index=i)
     return None
 
 

@@ -50,6 +50,14 @@ def dispersion_delay_s(dm_pc_cm3, inv_f2):
     return DM_CONST_S_MHZ2 * dm_pc_cm3 * inv_f2
 
 
+def fdjump_delay_s(f_bary_mhz, mask, power, coeffs, log: bool):
+    """PINT's FDJUMP delays (s): sum_j mask_j c_j y^p_j, y = f/GHz (or log(f/GHz)), 0 where y is not finite."""
+    y = f_bary_mhz / 1000.0
+    y = jnp.log(y) if log else y
+    y = jnp.where(jnp.isfinite(y), y, 0.0)
+    return (mask * y[:, None] ** power[None, :]) @ coeffs
+
+
 def dmx_masks(mjd: np.ndarray, ranges: list[tuple[float, float]]) -> np.ndarray:
     """(n, k) float mask of TOAs inside each DMX range [DMXR1, DMXR2] (inclusive, on the TOA's MJD)."""
     out = np.zeros((len(mjd), len(ranges)))
@@ -133,6 +141,10 @@ def fd_delay_s(freq_mhz, fd_terms):
 
 class DMJumpWarning(UserWarning):
     """A DMJUMP is marked free, but it cannot be fitted from TOAs."""
+
+
+class FDJumpWarning(UserWarning):
+    """A .par with FDJUMPs does not say which frequency variable they use (TEMPO2 and PINT differ)."""
 
 
 def dm_jump_offsets(par, toas) -> np.ndarray:

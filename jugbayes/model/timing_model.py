@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -44,7 +45,7 @@ _SETTINGS_CHECKS: dict[str, str] = {}  # settings whose "Y" asks for something n
 # Terms that change the residuals but that the .par reader leaves unused: silently dropping them would give
 # wrong residuals (TEMPO2 WAVE harmonic whitening, IFUNC interpolated offsets, PINT piecewise spin-down,
 # chromatic CM/CMX, wave-X DM/spin terms, frequency-dependent jumps).
-_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|FDJUMP|NE_SW\d|SWP)")
+_UNSUPPORTED_TERMS = re.compile(r"^(DMWAVE|NE_SW\d|SWP)")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Structure:
     n_cmx: int = 0
     n_waves: tuple[int, int, int] = (0, 0, 0)  # WaveX, DMWaveX, CMWaveX frequencies
     n_swx: int = 0  # PINT's SWX solar-wind segments (SWXP held fixed)
+    fdjumps: tuple[str, ...] = ()  # PINT's FDpJUMPq: per-system frequency polynomials (model/dispersion.py)
+    fdjump_log: bool = False  # FDJUMPLOG Y: polynomials in log-frequency
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
 
@@ -193,13 +196,18 @@ def _wave_x(kind: str, n: int, p, d, t_d):
 
 
 def _chromatic_delays(s: Structure, p, d: dict, delays: dict, f_bary, inv_f2) -> None:
-    """WaveX, DMWaveX and chromatic (CM, CMX, CMWaveX) delays, after the binary as in PINT's component order."""
+    """WaveX, DMWaveX, FDJUMP and chromatic (CM, CMX, CMWaveX) delays, after the binary as in PINT's component
+    order (WaveX first: the others are appended after it)."""
     n_wx, n_dmwx, n_cmwx = s.n_waves
     if n_wx:  # at the emission time less every delay before it (binary included)
         t_d = d["wx_dt0_d"] - sum(delays.values()) / SECONDS_PER_DAY
         delays["wavex"] = _wave_x("WX", n_wx, p, d, t_d)
     if n_dmwx:
         delays["dmwavex"] = dispersion.dispersion_delay_s(_wave_x("DMWX", n_dmwx, p, d, d["dmwx_dt0_d"]), inv_f2)
+    if s.fdjumps:
+        coeffs = jnp.stack([p(name) for name in s.fdjumps])
+        delays["fdjump"] = dispersion.fdjump_delay_s(f_bary, d["fdjump_mask"], d["fdjump_power"], coeffs,
+                                                     s.fdjump_log)
     if s.n_cm or s.n_cmx or n_cmwx:
         cm = dispersion.dm_series(d["dt_cmepoch_yr"], [p(f"CM{k}" if k else "CM") for k in range(s.n_cm)])
         if s.n_cmx:
@@ -423,6 +431,24 @@ def _ranged_values(par: ParFile, stem: str, add, unit: str, value: str | None = 
     return indices, ranges
 
 
+def _fdjumps(par: ParFile, all_toas, d: dict, add) -> tuple[tuple[str, ...], bool]:
+    """PINT's FDpJUMPq lines: each a delay FDpJUMPq y^p on the TOAs its selector picks, y the barycentric
+    frequency in GHz, or its log with FDJUMPLOG Y.  A .par without FDJUMPLOG gets TEMPO2's frequency (said).
+    Returns (their names, whether y is the log)."""
+    lines = [p for p in par.params.values() if p.spec.mask and p.spec.component == catalog.FD]
+    if not lines:
+        return (), False
+    log = par.get("FDJUMPLOG")
+    if log is None:
+        warnings.warn(f"{par.path}: no FDJUMPLOG: FDJUMPs are polynomials in frequency (GHz), as TEMPO2; PINT's "
+                      "default is log-frequency (FDJUMPLOG Y)", dispersion.FDJumpWarning, stacklevel=3)
+    d["fdjump_mask"] = np.stack([toa_mask(p.selector, all_toas) for p in lines], axis=1).astype(np.float64)
+    d["fdjump_power"] = np.array([p.spec.index for p in lines], dtype=np.float64)
+    for p in lines:
+        add(p.name, p.as_float(), "s")
+    return tuple(p.name for p in lines), log is not None and log.as_bool()
+
+
 def _swx_segments(par: ParFile, astro, all_toas, d: dict, add) -> int:
     """PINT's SWX segments (SWXDM_i over [SWXR1_i, SWXR2_i], power-law index SWXP_i, default 2, held fixed),
     scaled by the elongation at the first conjunction after POSEPOCH (PEPOCH, DMEPOCH; as PINT)."""
@@ -560,6 +586,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
             raise InputError(par.path, par["SWP"].line, f"SWP {swp} must be > 1 (SWM 1's path integral diverges)")
         d["swp"] = jax.device_put(np.float64(swp))
     n_swx = _swx_segments(par, astro, all_toas, d, add)
+    fdjumps, fdjump_log = _fdjumps(par, all_toas, d, add)
     dispersion.check_dm_jumps(par)  # DMJUMP: wideband DM only, no TOA delay (as PINT)
     n_fd = max((int(n[2:]) for n in par.params if n.startswith("FD") and n[2:].isdigit()), default=0)
     for i in range(1, n_fd + 1):
@@ -622,7 +649,8 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
     structure = Structure(n_f=n_f, n_dm=n_dm, n_dmx=len(dmx), n_fd=n_fd, n_jumps=len(jumps), frame=astro.frame,
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
                           binary=binary_kind, glitches=tuple(glitches), pieces=pieces, n_wave=n_wave, ifunc=ifunc,
-                          n_cm=n_cm, n_cmx=n_cmx, n_waves=n_waves, n_swx=n_swx,
+                          n_cm=n_cm, n_cmx=n_cmx, n_waves=n_waves, n_swx=n_swx, fdjumps=fdjumps,
+                          fdjump_log=fdjump_log,
                           troposphere=use_troposphere,
                           pulse_numbers=pulse_numbers is not None)
     names = tuple(ref)

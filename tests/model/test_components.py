@@ -554,3 +554,18 @@ def test_swx_segments_match_pint():
     assert r["delay_solar_wind_x_s"].max() > 1e-5  # 11 us near conjunction
     # PINT's elongation at conjunction, 11.804060 deg, is the geocentric Sun's; ours the ecliptic of date's
     assert abs(np.degrees(float(model.data["swx_theta0_rad"])) - 11.804060) < 0.5 / 3600
+
+
+# ---------------------------------------------------------------- FDJUMP (PINT's per-system FD terms)
+
+def test_fdjumps_match_pint():
+    """B1855+09 dfg12 with made-up FD1JUMP/FD2JUMP on 430G and FD1JUMP on L_wide, FDJUMPLOG Y (tests/data/pint)."""
+    par = read_par(PINT_REFS / "B1855+09_fdjump.par", warn=False)
+    model = build_model(par, read_tim(DATASETS / "B1855+09_dfg12" / "B1855+09_NANOGrav_dfg+12.tim"),
+                        clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de405.bsp")
+    assert model.structure.fdjumps == ("FD1JUMP1", "FD2JUMP1", "FD1JUMP2") and model.structure.fdjump_log
+    r = {k: np.asarray(v) for k, v in model.residuals().items()}
+    pint = _pint_reference("B1855+09_fdjump")
+    assert np.abs(r["time_s"] - pint["resid_s"]).max() < 1 * NS
+    assert np.abs(r["delay_fdjump_s"] - pint["delay_fdjump_delay"]).max() < 0.01 * NS
+    assert np.abs(pint["delay_fdjump_delay"]).max() > 1e-6
