@@ -151,6 +151,14 @@ def test_write_refuses_to_overwrite_input(tmp_path):
         (["PLANET_SHAPIRO maybe"], 1, "bad yes/no value"),
         (["NITS 1.5"], 1, "bad integer"),
         (["F0 1.0 1 -0.5"], 1, "negative"),
+        (["PSR J1", "F1 NaN 1"], 2, "F1 must be a finite number, got 'NaN'"),
+        (["DM inf"], 1, "DM must be a finite number, got 'inf'"),
+        (["PX nan 1"], 1, "PX must be a finite number"),
+        (["F0 1e400"], 1, "F0 must be a finite number, got '1e400'"),
+        (["PEPOCH -inf"], 1, "PEPOCH must be a finite number"),
+        (["RAJ nan"], 1, "RAJ must be a finite number"),
+        (["F0 1.0 1 nan"], 1, "uncertainty of F0 must be a finite number"),
+        (["NITS " + "1" * 40], 1, "bad integer"),
     ],
 )
 def test_malformed_lines_give_file_and_line(lines, line, message, tmp_path):
@@ -172,6 +180,20 @@ def test_whole_file_problems(content, message, tmp_path):
     path.write_bytes(content)
     with pytest.raises(InputError, match=message):
         read_par(path)
+
+
+def test_megabyte_number_is_one_short_error_line(tmp_path):
+    path = tmp_path / "big.par"
+    path.write_text("F0 1\nF2 " + "7" * 1_000_000 + " 1\n")
+    with pytest.raises(InputError) as exc:
+        read_par(path)
+    assert str(exc.value).startswith(f"{path}:2: F2 must be a finite number") and len(str(exc.value)) < 200
+
+
+def test_tempo2_inf_tzrfrq_is_infinite_frequency(tmp_path):
+    path = tmp_path / "inf.par"
+    path.write_text("F0 1\nTZRFRQ inf\n")
+    assert read_par(path)["TZRFRQ"].as_float() == float("inf")
 
 
 def test_missing_file():
