@@ -66,6 +66,7 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
     import numpy as np
 
     from jugbayes.io import read_par, read_tim
+    from jugbayes.model.physical import check_finite_residuals
     from jugbayes.model.timing_model import build_model
     from jugbayes.report.residual_table import format_residual_table, remove_mean, summary, write_residual_table
 
@@ -73,6 +74,7 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
     toas = read_tim(args.tim)
     model = build_model(par, toas, **_time_transfer_kw(args))
     result = {k: np.asarray(v) for k, v in model.residuals().items()}
+    check_finite_residuals(toas, result["time_s"])
     resid = remove_mean(result["time_s"], toas.error_us, args.mean_mode)
     delays = {k: v for k, v in result.items() if k.startswith("delay_")}
     text = format_residual_table(toas, resid, result["phase"], delays)
@@ -135,8 +137,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     values = fitted_values(model, result)
     print(f"{'parameter':<12} {'pre-fit':>26} {'post-fit':>26} {'uncertainty':>12} {'change/sigma':>12}")
     for v in values:
-        change = float(v.value - v.prefit) / v.uncertainty if v.uncertainty > 0 else float("nan")
-        print(f"{v.name:<12} {v.prefit:>26.17g} {v.value:>26.17g} {v.uncertainty:>12.4g} {change:>12.3f}")
+        change = f"{float(v.value - v.prefit) / v.uncertainty:12.3f}" if v.uncertainty > 0 else f"{'held':>12}"
+        print(f"{v.name:<12} {v.prefit:>26.17g} {v.value:>26.17g} {v.uncertainty:>12.4g} {change}")
     print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
           f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
           f"{'converged' if result.converged else 'NOT converged'}")

@@ -1,0 +1,95 @@
+"""The hostile-user trial of issue 27, case by case: each ends in rc 0 with finite output, or rc 2 with one
+``FILE[:LINE]: problem`` line; never a traceback, a NaN answer or a lost file.  All in-process (``main``)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import DATASETS, ROOT
+from jugbayes.cli import main
+
+NGC = DATASETS / "NGC6440E"
+MSP = ROOT / "models" / "isolated_msp"
+SOURCES = ("--clock-dir", str(DATASETS.parent / "clock"), "--ephem-file", str(DATASETS.parent / "ephem" / "de421.bsp"))
+
+
+def _copy(tmp_path, src, edit=lambda text: text, name=None):
+    out = tmp_path / (name or src.name)
+    out.write_text(edit(src.read_text()))
+    return out
+
+
+def _set(name, value):
+    """An edit replacing the value of parameter ``name`` (its first line) with ``value``, keeping the fit flag."""
+    return lambda text: re.sub(rf"(?m)^{name}(\s+)\S+", lambda m: f"{name}{m.group(1)}{value}", text, count=1)
+
+
+def run(capsys, *args):
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_clean_refusal(rc, err, where, message):
+    lines = [ln for ln in err.splitlines() if not ln.startswith("warning:")]
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith(f"{where}: ") and message in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line", "message"),
+    [("F1", "NaN", 5, "F1 must be a finite number"), ("DM", "inf", 8, "DM must be a finite number"),
+     ("F0", "1e400", 4, "F0 must be a finite number"), ("F0", "0", 4, "F0 0: must be positive"),
+     ("F0", "-61.485476554", 4, "must be positive"), ("F1", "1e200", 5, "the spin phase over these TOAs reaches")],
+)
+@pytest.mark.parametrize("command", ["residuals", "fit"])
+def test_bad_values_are_refused_before_any_answer(tmp_path, capsys, command, name, value, line, message):
+    par = _copy(tmp_path, NGC / "NGC6440E.par", _set(name, value))
+    out_par = tmp_path / "out.par"
+    extra = ("--out-par", out_par) if command == "fit" else ()
+    rc, out, err = run(capsys, command, par, NGC / "NGC6440E.tim", *extra, *SOURCES)
+    assert_clean_refusal(rc, err, f"{par}:{line}", message)
+    assert not out_par.exists() and "nan" not in out.lower()
+
+
+def test_px_nan_and_zero_efac_refused(tmp_path, capsys):
+    par = _copy(tmp_path, MSP / "isolated_msp.par", _set("PX", "nan"))
+    rc, _, err = run(capsys, "residuals", par, MSP / "isolated_msp.tim", *SOURCES)
+    assert_clean_refusal(rc, err, f"{par}:7", "PX must be a finite number")
+    par = _copy(tmp_path, MSP / "isolated_msp.par", lambda t: t.replace("T2EFAC         -f Rcvr1_2_GUPPI         1.05",
+                                                                        "T2EFAC -f Rcvr1_2_GUPPI 0"))
+    rc, _, err = run(capsys, "fit", par, MSP / "isolated_msp.tim", *SOURCES)
+    assert_clean_refusal(rc, err, f"{par}:23", "T2EFAC 0: must be positive")
+    par = _copy(tmp_path, MSP / "isolated_msp.par", lambda t: t.replace("1.05", "-1.05"))
+    rc, _, err = run(capsys, "residuals", par, MSP / "isolated_msp.tim", *SOURCES)
+    assert_clean_refusal(rc, err, f"{par}:23", "must be positive")
+
+
+def test_megabyte_value_is_one_line(tmp_path, capsys):
+    par = _copy(tmp_path, NGC / "NGC6440E.par", lambda t: t + "F2 " + "3" * 1_000_000 + " 1\n")
+    rc, _, err = run(capsys, "fit", par, NGC / "NGC6440E.tim", *SOURCES)
+    assert_clean_refusal(rc, err, f"{par}:21", "F2 must be a finite number")
+    assert len(err) < 300
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [(lambda t: t.replace("    21.71", "    0.0  ", 1), "TOA error must be a finite, positive number of us, got '0.0'"),
+     (lambda t: t.replace("MODE 1", "MODE 1\nTIME nan"), "TIME needs a finite number, got 'nan'"),
+     (lambda t: t.replace("MODE 1", "MODE 1\nEFAC 0"), "EFAC must be positive")],
+)
+def test_bad_tim_values_are_refused(tmp_path, capsys, edit, message):
+    tim = _copy(tmp_path, NGC / "NGC6440E.tim", edit)
+    rc, out, err = run(capsys, "residuals", NGC / "NGC6440E.par", tim, *SOURCES)
+    assert_clean_refusal(rc, err, f"{tim}:2", message)
+    assert "nan" not in out.lower()
+
+
+def test_one_toa_fit_is_refused_and_residuals_are_finite(tmp_path, capsys):
+    tim = _copy(tmp_path, NGC / "NGC6440E.tim", lambda t: "\n".join(t.splitlines()[:2]) + "\n")
+    rc, _, err = run(capsys, "fit", NGC / "NGC6440E.par", tim, *SOURCES)
+    assert_clean_refusal(rc, err, str(tim), "1 TOA cannot constrain 6 fitted parameters")
+    rc, out, err = run(capsys, "residuals", NGC / "NGC6440E.par", tim, *SOURCES)
+    assert rc == 0 and "nan" not in (out + err).lower() and "1 TOAs" in err
