@@ -37,10 +37,12 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     src, out = Path(args.input), Path(args.out)
     if src.suffix.lower() == ".par":
         par = read_par(src)
+        _check_outputs(args, {"--out": out}, (src,))
         write_par(par, out)
         print(f"wrote {out} ({len(par.params)} parameters, {len(par.unused)} unused kept)")
     else:
         toas = read_tim(src)
+        _check_outputs(args, {"--out": out}, toas.files)
         write_tim(toas, out)
         print(f"wrote {out} ({len(toas)} TOAs, TEMPO2 format)")
     return 0
@@ -53,6 +55,7 @@ def _cmd_toas(args: argparse.Namespace) -> int:
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    _check_outputs(args, {"--out": args.out}, (args.par, *toas.files))
     prep = prepare_toas(par, toas, **_time_transfer_kw(args))
     if args.out:
         write_toa_table(prep, args.out, protect=(args.par,))
@@ -72,6 +75,7 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    _check_outputs(args, {"--out": args.out, "--plot": args.plot}, (args.par, *toas.files), plots=("--plot",))
     model = build_model(par, toas, **_time_transfer_kw(args))
     result = {k: np.asarray(v) for k, v in model.residuals().items()}
     check_finite_residuals(toas, result["time_s"])
@@ -112,22 +116,19 @@ def _free_list(model, args) -> tuple[str, ...]:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    import json
-
     import numpy as np
 
     from jugbayes.fit.wls import fit_wls
     from jugbayes.io import read_par, read_tim, write_par
-    from jugbayes.io.textfile import refuse_overwrite
+    from jugbayes.io.output import write_json
     from jugbayes.model.timing_model import build_model
     from jugbayes.report.fitted_par import fitted_values, par_factor, updated_par
 
     if args.method == "nuts" and not args.outdir:
         raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
-    if args.out_par:
-        refuse_overwrite(args.out_par, (args.par, args.tim))  # before the fit, not after it
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    _check_outputs(args, _fit_outputs(args), (args.par, *toas.files, args.config), plots=("--plot",))
     model = build_model(par, toas, **_time_transfer_kw(args))
     from jugbayes.model.noise import noise_for_model
 
@@ -160,7 +161,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "covariance": {"params": names, "units": [model.units.get(n, "turns") for n in names],
                            "matrix": np.asarray(result.covariance).tolist()},
         }
-        Path(args.summary).write_text(json.dumps(summary, indent=1))
+        write_json(args.summary, summary, indent=1)
         print(f"wrote {args.summary}")
     if args.method == "nuts":
         _run_nuts(args, model, result, noise)
@@ -171,6 +172,35 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
         plot_prefit_postfit(toas, pre, result.residuals_s, png, title=par.pulsar or Path(args.par).stem)
     return 0
+
+
+_POSTERIOR_FILES = ("posterior.nc", "summary.csv", "posterior.par")
+
+
+def _fit_outputs(args) -> dict:
+    """Every file ``fit`` may write, by the option that names it (for nuts: the files in --outdir)."""
+    outputs = {"--out-par": args.out_par, "--summary": args.summary, "--plot": args.plot}
+    if args.method == "nuts":
+        outdir = Path(args.outdir)
+        if outdir.exists() and not outdir.is_dir():
+            raise JugbayesError(f"{outdir}: --outdir: is a file, not a folder")
+        if outdir.is_dir():  # a new folder holds nothing to overwrite
+            names = _POSTERIOR_FILES + (("residuals.png",) if args.plot else ())
+            outputs.update({f"--outdir ({name})": outdir / name for name in names})
+    return outputs
+
+
+def _check_outputs(args, outputs: dict, inputs, plots: tuple = ()) -> None:
+    """Before any work: no output onto an input or another output, nor over a file without --overwrite."""
+    from jugbayes.io.output import check_outputs, check_plot_path
+
+    check_outputs(outputs, inputs, overwrite=args.overwrite)
+    for option in plots:
+        check_plot_path(option, outputs[option])
+
+
+def _add_overwrite_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true", help="replace output files that exist already (never inputs)")
 
 
 def _run_nuts(args, model, fit, noise) -> None:
@@ -196,15 +226,17 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
     import numpy as np
 
     from jugbayes.io import write_par
+    from jugbayes.io.output import atomic_path, atomic_write_text
     from jugbayes.report.fitted_par import fitted_values, updated_par
     from jugbayes.report.posterior import diagnostics, inference_data, summary_table
     from jugbayes.report.posterior import warnings as posterior_warnings
 
     config = getattr(args, "config", None)
     idata = inference_data(model, result, fit, config=Path(config).read_text() if config else None, noise=noise)
-    idata.to_netcdf(outdir / "posterior.nc")
+    with atomic_path(outdir / "posterior.nc") as tmp:
+        idata.to_netcdf(tmp)
     table = summary_table(idata)
-    (outdir / "summary.csv").write_text(table.to_csv())
+    atomic_write_text(outdir / "summary.csv", table.to_csv())
     d = diagnostics(idata, table)
     print(f"NUTS: {d['chains']} chains x {d['draws']} draws; {d['divergences']} divergences; mean tree depth "
           f"{d['mean_tree_depth']:.2f} ({d['mean_leapfrog_steps']:.1f} leapfrog steps), {d['max_tree_depth_hits']} "
@@ -258,14 +290,14 @@ def _simulation_plan(args: argparse.Namespace):
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from jugbayes.io import read_par, read_tim, write_tim
-    from jugbayes.io.textfile import refuse_overwrite
     from jugbayes.simulate import simulate, simulate_plan
 
     plan = _simulation_plan(args)
     par = read_par(args.par)
-    refuse_overwrite(args.out, (args.par,) + (() if args.tim is None else (args.tim,)))
+    template = None if args.tim is None else read_tim(args.tim)
+    _check_outputs(args, {"--out": args.out}, (args.par, *(template.files if template else ())))
     if plan is None:
-        toas = simulate(par, read_tim(args.tim), seed=args.seed, noise=not args.no_noise, **_time_transfer_kw(args))
+        toas = simulate(par, template, seed=args.seed, noise=not args.no_noise, **_time_transfer_kw(args))
     else:
         toas = simulate_plan(par, plan, seed=args.seed, noise=not args.no_noise, **_time_transfer_kw(args))
     write_tim(toas, args.out)
@@ -348,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", metavar="FILE", help="a .par file, or a .tim/.toa file")
     p.add_argument("--out", "-o", required=True, metavar="OUT", help="output path")
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser(
@@ -361,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_toas)
 
     p = sub.add_parser(
@@ -380,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-mean", dest="mean_mode", action="store_const", const="none", help="remove nothing")
     p.set_defaults(mean_mode="wmean")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_residuals)
 
     p = sub.add_parser(
@@ -418,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")
     p.add_argument("--freeze", metavar="P3,P4", help="hold these parameters fixed")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser(
@@ -445,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed for the layout and the noise (default 0)")
     p.add_argument("--no-noise", action="store_true", help="write the zero-residual TOAs without noise")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(

@@ -93,3 +93,68 @@ def test_one_toa_fit_is_refused_and_residuals_are_finite(tmp_path, capsys):
     assert_clean_refusal(rc, err, str(tim), "1 TOA cannot constrain 6 fitted parameters")
     rc, out, err = run(capsys, "residuals", NGC / "NGC6440E.par", tim, *SOURCES)
     assert rc == 0 and "nan" not in (out + err).lower() and "1 TOAs" in err
+
+
+# ---------------------------------------------------------------- outputs: never onto an input, never lost
+
+
+def _included(tmp_path):
+    """A top .tim that INCLUDEs a copy of NGC6440E's TOAs."""
+    inner = _copy(tmp_path, NGC / "NGC6440E.tim", name="inner.tim")
+    top = tmp_path / "top.tim"
+    top.write_text(f"INCLUDE {inner.name}\n")
+    return top, inner
+
+
+@pytest.mark.parametrize("option", ["--summary", "--out-par", "--plot"])
+def test_fit_outputs_onto_inputs_are_refused_before_the_fit(tmp_path, capsys, option):
+    top, inner = _included(tmp_path)
+    par = _copy(tmp_path, NGC / "NGC6440E.par")
+    for target in (par, inner, top):
+        before = target.read_bytes()
+        rc, out, err = run(capsys, "fit", par, top, option, target, "--overwrite", *SOURCES)
+        assert_clean_refusal(rc, err, str(target), f"{option}: refusing to overwrite an input file")
+        assert "fit:" not in out and target.read_bytes() == before
+
+
+def test_residuals_plot_onto_input_and_bad_suffix(tmp_path, capsys):
+    tim = _copy(tmp_path, NGC / "NGC6440E.tim")
+    rc, _, err = run(capsys, "residuals", NGC / "NGC6440E.par", tim, "--plot", tim, *SOURCES)
+    assert_clean_refusal(rc, err, str(tim), "--plot: refusing to overwrite an input file")
+    rc, _, err = run(capsys, "residuals", NGC / "NGC6440E.par", tim, "--plot", tmp_path / "r.txt", *SOURCES)
+    assert_clean_refusal(rc, err, str(tmp_path / "r.txt"), "--plot: cannot draw a figure as .txt")
+
+
+def test_existing_outputs_need_overwrite(tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    out.write_text("mine\n")
+    args = ("residuals", NGC / "NGC6440E.par", NGC / "NGC6440E.tim", "--out", out, *SOURCES)
+    rc, _, err = run(capsys, *args)
+    assert_clean_refusal(rc, err, str(out), "--out: exists; give --overwrite")
+    assert out.read_text() == "mine\n"
+    rc, _, _ = run(capsys, *args, "--overwrite")
+    assert rc == 0 and out.read_text().startswith("index,") and len(list(tmp_path.iterdir())) == 1
+
+
+def test_nuts_outdir_with_a_posterior_is_kept(tmp_path, capsys):
+    outdir = tmp_path / "post"
+    outdir.mkdir()
+    (outdir / "summary.csv").write_text("earlier run\n")
+    rc, out, err = run(capsys, "fit", NGC / "NGC6440E.par", NGC / "NGC6440E.tim", "--method", "nuts", "--outdir",
+                       outdir, *SOURCES)
+    assert_clean_refusal(rc, err, str(outdir / "summary.csv"), "--outdir (summary.csv): exists; give --overwrite")
+    assert (outdir / "summary.csv").read_text() == "earlier run\n" and "fit:" not in out
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    rc, _, err = run(capsys, "fit", NGC / "NGC6440E.par", NGC / "NGC6440E.tim", "--method", "nuts", "--outdir",
+                     afile, *SOURCES)
+    assert_clean_refusal(rc, err, str(afile), "--outdir: is a file, not a folder")
+
+
+def test_convert_and_simulate_refuse_included_inputs(tmp_path, capsys):
+    top, inner = _included(tmp_path)
+    for command in (("convert", top), ("simulate", NGC / "NGC6440E.par", top)):
+        before = inner.read_bytes()
+        rc, _, err = run(capsys, *command, "--out", inner, "--overwrite", *(SOURCES if command[0] == "simulate" else ()))
+        assert_clean_refusal(rc, err, str(inner), "--out: refusing to overwrite an input file")
+        assert inner.read_bytes() == before

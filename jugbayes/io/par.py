@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from jugbayes.errors import InputError
 from jugbayes.io import numbers
+from jugbayes.io.output import atomic_write_text
 from jugbayes.io.textfile import read_text_lines, refuse_overwrite
 from jugbayes.model import catalog
 from jugbayes.model.catalog import ParamSpec
@@ -330,4 +331,4 @@ def format_par(par: ParFile) -> str:
 
 def write_par(par: ParFile, path: str | os.PathLike, *, protect: tuple = ()) -> None:
     """Write ``par`` to ``path``, refusing to overwrite ``par.path`` or any path in ``protect``."""
-    refuse_overwrite(path, (par.path, *protect)).write_text(format_par(par))
+    atomic_write_text(refuse_overwrite(path, (par.path, *protect)), format_par(par))

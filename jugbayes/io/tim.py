@@ -22,6 +22,7 @@ import numpy as np
 from jugbayes.errors import InputError
 from jugbayes.geometry.sites import resolve_site, sites
 from jugbayes.io import numbers
+from jugbayes.io.output import atomic_write_text
 from jugbayes.io.textfile import read_text_lines, refuse_overwrite
 
 # Commands TEMPO/TEMPO2 define for .tim files.  The second set is recognised and
@@ -422,4 +423,4 @@ def format_tim(toas: TOAs) -> str:
 
 def write_tim(toas: TOAs, path: str | os.PathLike) -> None:
     """Write TOAs as a TEMPO2 ``.tim``, refusing to overwrite any file they were read from."""
-    refuse_overwrite(path, toas.files).write_text(format_tim(toas))
+    atomic_write_text(refuse_overwrite(path, toas.files), format_tim(toas))
