@@ -17,6 +17,7 @@ from jugbayes.errors import JugbayesError
 from jugbayes.report.inspect import inspect_dict, inspect_text
 
 EXIT_INPUT_ERROR = 2
+EXIT_FIT_QUALITY = 3  # fit --strict: the fit ended but cannot be right
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -143,6 +144,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
           f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
           f"{'converged' if result.converged else 'NOT converged'}")
+    if _warn_fit_quality(result, toas, par) and args.strict:
+        print("--strict: the fit cannot be right (warnings above); nothing written", file=sys.stderr)
+        return EXIT_FIT_QUALITY
     if args.out_par:
         write_par(updated_par(par, values), args.out_par, protect=tuple(toas.files))
         print(f"wrote {args.out_par}")
@@ -172,6 +176,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
         plot_prefit_postfit(toas, pre, result.residuals_s, png, title=par.pulsar or Path(args.par).stem)
     return 0
+
+
+def _warn_fit_quality(result, toas, par) -> list[str]:
+    """Warn of each sign that the fit cannot be right (jugbayes.fit.quality); returns the messages."""
+    from jugbayes.fit.quality import FitQualityWarning, fit_quality
+
+    problems = fit_quality(result, toas, par["F0"].as_float())
+    for text in problems:
+        warnings.warn(text, FitQualityWarning, stacklevel=2)
+    return problems
 
 
 _POSTERIOR_FILES = ("posterior.nc", "summary.csv", "posterior.par")
@@ -452,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "posterior with the WLS 1- and 2-sigma ellipses (the residuals then go to DIR/residuals.png)")
     p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")
     p.add_argument("--freeze", metavar="P3,P4", help="hold these parameters fixed")
+    p.add_argument("--strict", action="store_true", help="exit with status 3, writing nothing, when the fit cannot be "
+                   "right (reduced chi2 far above 1, TOAs not phase-connected, one TOA dominating chi2); without it "
+                   "these are warnings")
     _add_time_transfer_options(p)
     _add_overwrite_option(p)
     p.set_defaults(func=_cmd_fit)

@@ -158,3 +158,39 @@ def test_convert_and_simulate_refuse_included_inputs(tmp_path, capsys):
         rc, _, err = run(capsys, *command, "--out", inner, "--overwrite", *(SOURCES if command[0] == "simulate" else ()))
         assert_clean_refusal(rc, err, str(inner), "--out: refusing to overwrite an input file")
         assert inner.read_bytes() == before
+
+
+# ---------------------------------------------------------------- fits that cannot be right say so
+
+
+def _moved_toa(text):
+    """NGC6440E's 10th TOA moved by 1 ms and given a 1 ns error (Princeton columns)."""
+    lines = text.splitlines()
+    line = lines[10]
+    assert line[24:44] == " 53681.9545449023499" and line[44:53] == "    27.41"
+    lines[10] = line[:24] + " 53681.9545449139239" + "    0.001" + line[53:]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("par_edit", "tim_edit", "expected"),
+    [(_set("F0", "61.485538039"), lambda t: t, ["reduced chi2 2.88e+04 is far above 1"]),  # F0 off by 1e-6
+     (lambda t: t, _moved_toa, ["reduced chi2 821.1 is far above 1",
+                                "one TOA ({tim}:11, error 0.001 us against a median 21.9 us) carries 100%"])],
+)
+def test_wrong_fits_warn_and_strict_fails(tmp_path, capsys, par_edit, tim_edit, expected):
+    par = _copy(tmp_path, NGC / "NGC6440E.par", par_edit)
+    tim = _copy(tmp_path, NGC / "NGC6440E.tim", tim_edit)
+    rc, out, err = run(capsys, "fit", par, tim, *SOURCES)
+    warned = [ln for ln in err.splitlines() if ln.startswith("warning: ")]
+    assert rc == 0 and "converged" in out
+    assert len(warned) == len(expected) and all(w.startswith("warning: " + e.format(tim=tim))
+                                                for w, e in zip(warned, expected)), err
+    out_par = tmp_path / "o.par"
+    rc, _, err = run(capsys, "fit", par, tim, "--strict", "--out-par", out_par, *SOURCES)
+    assert rc == 3 and "--strict: the fit cannot be right" in err and not out_par.exists()
+
+
+def test_good_fit_passes_strict(tmp_path, capsys):
+    rc, out, err = run(capsys, "fit", NGC / "NGC6440E.par", NGC / "NGC6440E.tim", "--strict", *SOURCES)
+    assert rc == 0 and "warning" not in err and "converged" in out
