@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from jugbayes import __version__
-from jugbayes.errors import JugbayesError
+from jugbayes.errors import InputError, JugbayesError
 from jugbayes.report.inspect import inspect_dict, inspect_text
 
 EXIT_INPUT_ERROR = 2
@@ -109,10 +109,10 @@ def _free_list(model, args) -> tuple[str, ...]:
             free.remove(n.strip().upper())
     unknown = [n for n in free if n not in model.names]
     if unknown:
-        raise JugbayesError(f"cannot fit {', '.join(unknown)}: not a continuous parameter of this model "
-                            f"(it has {', '.join(model.names[:12])}{', ...' if len(model.names) > 12 else ''})")
+        raise InputError(model.par.path, None, f"cannot fit {', '.join(unknown)}: not a continuous parameter of this "
+                         f"model (it has {', '.join(model.names[:12])}{', ...' if len(model.names) > 12 else ''})")
     if not free:
-        raise JugbayesError("nothing to fit: the .par frees no parameter; choose some with --fit")
+        raise InputError(model.par.path, None, "nothing to fit: the .par frees no parameter; choose some with --fit")
     return tuple(free)
 
 
