@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -545,6 +546,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jugbayes`` console script."""
+    from jugbayes.interrupts import exit_status, interruptible, message
+
+    with interruptible():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (jugbayes.interrupts.Terminated)
+            print(message(exc), file=sys.stderr)
+            return exit_status(exc)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     if args.command in ("residuals", "fit", "validate"):
@@ -556,13 +568,22 @@ def main(argv: list[str] | None = None) -> int:
     except JugbayesError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into a pager or `head` that closed early
         sys.stderr.close()
         return 0
 
 
+def run() -> None:
+    """The console script: :func:`main`, then exit.  After an interrupt, at once (``os._exit``, streams
+    flushed): interpreter teardown in the middle of an XLA compilation can crash, and multiprocessing's atexit
+    join can wait on workers."""
+    from jugbayes.interrupts import exit_now
+
+    rc = main()
+    if rc in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        exit_now(rc)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
