@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import warnings
 from pathlib import Path
 
 from jugbayes import __version__
-from jugbayes.errors import JugbayesError
+from jugbayes.errors import InputError, JugbayesError
 from jugbayes.report.inspect import inspect_dict, inspect_text
 
 EXIT_INPUT_ERROR = 2
+EXIT_FIT_QUALITY = 3  # fit --strict: the fit ended but cannot be right
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -37,10 +39,12 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     src, out = Path(args.input), Path(args.out)
     if src.suffix.lower() == ".par":
         par = read_par(src)
+        _check_outputs(args, {"--out": out}, (src,))
         write_par(par, out)
         print(f"wrote {out} ({len(par.params)} parameters, {len(par.unused)} unused kept)")
     else:
         toas = read_tim(src)
+        _check_outputs(args, {"--out": out}, toas.files)
         write_tim(toas, out)
         print(f"wrote {out} ({len(toas)} TOAs, TEMPO2 format)")
     return 0
@@ -53,6 +57,7 @@ def _cmd_toas(args: argparse.Namespace) -> int:
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    _check_outputs(args, {"--out": args.out}, (args.par, *toas.files))
     prep = prepare_toas(par, toas, **_time_transfer_kw(args))
     if args.out:
         write_toa_table(prep, args.out, protect=(args.par,))
@@ -66,14 +71,17 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
     import numpy as np
 
     from jugbayes.io import read_par, read_tim
+    from jugbayes.model.physical import check_finite_residuals
     from jugbayes.model.timing_model import build_model
     from jugbayes.report.residual_table import (format_residual_table, mean_weights_sigma_us, remove_mean, summary,
                                                 write_residual_table)
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    _check_outputs(args, {"--out": args.out, "--plot": args.plot}, (args.par, *toas.files), plots=("--plot",))
     model = build_model(par, toas, **_time_transfer_kw(args))
     result = {k: np.asarray(v) for k, v in model.residuals().items()}
+    check_finite_residuals(toas, result["time_s"])
     sigma_us, weights = mean_weights_sigma_us(model)
     resid = remove_mean(result["phase"], result["spin_freq_hz"], sigma_us, args.mean_mode,
                         rewrap=not model.structure.pulse_numbers)
@@ -107,30 +115,27 @@ def _free_list(model, args) -> tuple[str, ...]:
             free.remove(n.strip().upper())
     unknown = [n for n in free if n not in model.names]
     if unknown:
-        raise JugbayesError(f"cannot fit {', '.join(unknown)}: not a continuous parameter of this model "
-                            f"(it has {', '.join(model.names[:12])}{', ...' if len(model.names) > 12 else ''})")
+        raise InputError(model.par.path, None, f"cannot fit {', '.join(unknown)}: not a continuous parameter of this "
+                         f"model (it has {', '.join(model.names[:12])}{', ...' if len(model.names) > 12 else ''})")
     if not free:
-        raise JugbayesError("nothing to fit: the .par frees no parameter; choose some with --fit")
+        raise InputError(model.par.path, None, "nothing to fit: the .par frees no parameter; choose some with --fit")
     return tuple(free)
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    import json
-
     import numpy as np
 
     from jugbayes.fit.wls import fit_wls
     from jugbayes.io import read_par, read_tim, write_par
-    from jugbayes.io.textfile import refuse_overwrite
+    from jugbayes.io.output import write_json
     from jugbayes.model.timing_model import build_model
     from jugbayes.report.fitted_par import fitted_values, par_factor, updated_par
 
     if args.method == "nuts" and not args.outdir:
         raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
-    if args.out_par:
-        refuse_overwrite(args.out_par, (args.par, args.tim))  # before the fit, not after it
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    _check_outputs(args, _fit_outputs(args), (args.par, *toas.files, args.config), plots=("--plot",))
     model = build_model(par, toas, **_time_transfer_kw(args))
     from jugbayes.model.noise import noise_for_model
 
@@ -151,6 +156,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     held = held_text(held_parameters(model, result.names, args.fit, args.freeze), result.dropped)
     if held:
         print(held)
+    if _warn_fit_quality(result, toas, par) and args.strict:
+        print("--strict: the fit cannot be right (warnings above); nothing written", file=sys.stderr)
+        return EXIT_FIT_QUALITY
     if args.out_par:
         from jugbayes.report.par_output import FitSummary, output_par
 
@@ -173,7 +181,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "covariance": {"params": names, "units": [model.units.get(n, "turns") for n in names],
                            "matrix": np.asarray(result.covariance).tolist()},
         }
-        Path(args.summary).write_text(json.dumps(summary, indent=1))
+        write_json(args.summary, summary, indent=1)
         print(f"wrote {args.summary}")
     if args.method == "nuts":
         _run_nuts(args, model, result, noise)
@@ -184,6 +192,45 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
         plot_prefit_postfit(toas, pre, result.residuals_s, png, title=par.pulsar or Path(args.par).stem)
     return 0
+
+
+def _warn_fit_quality(result, toas, par) -> list[str]:
+    """Warn of each sign that the fit cannot be right (jugbayes.fit.quality); returns the messages."""
+    from jugbayes.fit.quality import FitQualityWarning, fit_quality
+
+    problems = fit_quality(result, toas, par["F0"].as_float())
+    for text in problems:
+        warnings.warn(text, FitQualityWarning, stacklevel=2)
+    return problems
+
+
+_POSTERIOR_FILES = ("posterior.nc", "summary.csv", "posterior.par")
+
+
+def _fit_outputs(args) -> dict:
+    """Every file ``fit`` may write, by the option that names it (for nuts: the files in --outdir)."""
+    outputs = {"--out-par": args.out_par, "--summary": args.summary, "--plot": args.plot}
+    if args.method == "nuts":
+        outdir = Path(args.outdir)
+        if outdir.exists() and not outdir.is_dir():
+            raise JugbayesError(f"{outdir}: --outdir: is a file, not a folder")
+        if outdir.is_dir():  # a new folder holds nothing to overwrite
+            names = _POSTERIOR_FILES + (("residuals.png",) if args.plot else ())
+            outputs.update({f"--outdir ({name})": outdir / name for name in names})
+    return outputs
+
+
+def _check_outputs(args, outputs: dict, inputs, plots: tuple = ()) -> None:
+    """Before any work: no output onto an input or another output, nor over a file without --overwrite."""
+    from jugbayes.io.output import check_outputs, check_plot_path
+
+    check_outputs(outputs, inputs, overwrite=args.overwrite)
+    for option in plots:
+        check_plot_path(option, outputs[option])
+
+
+def _add_overwrite_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true", help="replace output files that exist already (never inputs)")
 
 
 def _run_nuts(args, model, fit, noise) -> None:
@@ -209,15 +256,17 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
     import numpy as np
 
     from jugbayes.io import write_par
+    from jugbayes.io.output import atomic_path, atomic_write_text
     from jugbayes.report.fitted_par import fitted_values, updated_par
     from jugbayes.report.posterior import diagnostics, inference_data, summary_table
     from jugbayes.report.posterior import warnings as posterior_warnings
 
     config = getattr(args, "config", None)
     idata = inference_data(model, result, fit, config=Path(config).read_text() if config else None, noise=noise)
-    idata.to_netcdf(outdir / "posterior.nc")
+    with atomic_path(outdir / "posterior.nc") as tmp:
+        idata.to_netcdf(tmp)
     table = summary_table(idata)
-    (outdir / "summary.csv").write_text(table.to_csv())
+    atomic_write_text(outdir / "summary.csv", table.to_csv())
     d = diagnostics(idata, table)
     print(f"NUTS: {d['chains']} chains x {d['draws']} draws; {d['divergences']} divergences; mean tree depth "
           f"{d['mean_tree_depth']:.2f} ({d['mean_leapfrog_steps']:.1f} leapfrog steps), {d['max_tree_depth_hits']} "
@@ -275,14 +324,14 @@ def _simulation_plan(args: argparse.Namespace):
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from jugbayes.io import read_par, read_tim, write_tim
-    from jugbayes.io.textfile import refuse_overwrite
     from jugbayes.simulate import simulate, simulate_plan
 
     plan = _simulation_plan(args)
     par = read_par(args.par)
-    refuse_overwrite(args.out, (args.par,) + (() if args.tim is None else (args.tim,)))
+    template = None if args.tim is None else read_tim(args.tim)
+    _check_outputs(args, {"--out": args.out}, (args.par, *(template.files if template else ())))
     if plan is None:
-        toas = simulate(par, read_tim(args.tim), seed=args.seed, noise=not args.no_noise, **_time_transfer_kw(args))
+        toas = simulate(par, template, seed=args.seed, noise=not args.no_noise, **_time_transfer_kw(args))
     else:
         toas = simulate_plan(par, plan, seed=args.seed, noise=not args.no_noise, **_time_transfer_kw(args))
     write_tim(toas, args.out)
@@ -370,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", metavar="FILE", help="a .par file, or a .tim/.toa file")
     p.add_argument("--out", "-o", required=True, metavar="OUT", help="output path")
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser(
@@ -383,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_toas)
 
     p = sub.add_parser(
@@ -403,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-mean", dest="mean_mode", action="store_const", const="none", help="remove nothing")
     p.set_defaults(mean_mode="wmean")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_residuals)
 
     p = sub.add_parser(
@@ -446,7 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print post-fit values as value(uncertainty) in the last two digits, e.g. 1.0145(17)")
     p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")
     p.add_argument("--freeze", metavar="P3,P4", help="hold these parameters fixed")
+    p.add_argument("--strict", action="store_true", help="exit with status 3, writing nothing, when the fit cannot be "
+                   "right (reduced chi2 far above 1, TOAs not phase-connected, one TOA dominating chi2); without it "
+                   "these are warnings")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser(
@@ -474,6 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed for the layout and the noise (default 0)")
     p.add_argument("--no-noise", action="store_true", help="write the zero-residual TOAs without noise")
     _add_time_transfer_options(p)
+    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
@@ -520,6 +577,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jugbayes`` console script."""
+    from jugbayes.interrupts import exit_status, interruptible, message
+
+    with interruptible():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (jugbayes.interrupts.Terminated)
+            print(message(exc), file=sys.stderr)
+            return exit_status(exc)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     if args.command in ("residuals", "fit", "validate"):
@@ -531,13 +599,22 @@ def main(argv: list[str] | None = None) -> int:
     except JugbayesError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into a pager or `head` that closed early
         sys.stderr.close()
         return 0
 
 
+def run() -> None:
+    """The console script: :func:`main`, then exit.  After an interrupt, at once (``os._exit``, streams
+    flushed): interpreter teardown in the middle of an XLA compilation can crash, and multiprocessing's atexit
+    join can wait on workers."""
+    from jugbayes.interrupts import exit_now
+
+    rc = main()
+    if rc in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        exit_now(rc)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -55,3 +55,19 @@ def test_input_errors_survive_the_trip_back_from_a_worker():
 
     back = pickle.loads(pickle.dumps(InputError("a.par", 7, "bad value")))
     assert isinstance(back, InputError) and (back.path, back.line, str(back)) == ("a.par", 7, "a.par:7: bad value")
+
+
+def test_workers_ignore_ctrl_c_and_an_interrupted_pool_ends_them_at_once():
+    import signal
+    import time
+
+    with pytest.raises(KeyboardInterrupt):
+        with processes.spawn_pool(1, None) as pool:
+            assert pool.submit(abs, -1).result() == 1  # the worker is up, its SIGINT handler set
+            (worker,) = pool._processes.values()
+            os.kill(worker.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group: the worker carries on
+            assert pool.submit(abs, -2).result() == 2
+            slow = pool.submit(time.sleep, 120)
+            raise KeyboardInterrupt
+    assert not worker.is_alive()  # ended, not waited for: a plain shutdown would let the 120 s sleep finish
+    assert not slow.done() or slow.cancelled() or slow.exception() is not None

@@ -33,6 +33,7 @@ import jax.scipy.linalg
 import numpy as np
 
 from jugbayes.config import enable_x64
+from jugbayes.errors import InputError
 from jugbayes.jitcache import cached_jit
 from jugbayes.model.noise import fitter_noise
 
@@ -333,6 +334,7 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     if unknown:
         raise KeyError(f"not parameters of this model: {', '.join(unknown)}")
     with_offset = "PHOFF" not in free
+    _check_enough_toas(model, free + ((OFFSET,) if with_offset else ()))
     raw, epoch, ecorr_var, basis, weights = fitter_noise(noise, model.toas.error_us)
     if sigma_us is not None:
         raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
@@ -366,11 +368,29 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
         r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
     cov = np.asarray(cov)
     r = np.asarray(r)
+    _check_finite_fit(model, names, x, r, float(chi2))
     chi2_of = lambda xs: np.asarray(chi2_many(np.asarray(xs), factor, model.data))  # noqa: E731
     check = _quadratic_check(chi2_of, np.asarray(x), cov, names, float(chi2)) if converged else {}
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,
                      len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped,
                      check)
+
+
+def _check_enough_toas(model, names: tuple[str, ...]) -> None:
+    """An ``InputError`` (naming the .tim) unless there are more TOAs than fitted columns."""
+    n = len(model.toas)
+    if n <= len(names):
+        raise InputError(model.toas.path, None, f"{n} TOA{'s' if n != 1 else ''} cannot constrain {len(names)} fitted "
+                         f"parameters ({', '.join(names)}): a fit needs more TOAs than that; fit fewer (--fit)")
+
+
+def _check_finite_fit(model, names, x: np.ndarray, r: np.ndarray, chi2: float) -> None:
+    """An ``InputError`` (naming the .par) if the fit ended on non-finite values: never a NaN answer."""
+    bad = [n for n, v in zip(names, np.asarray(x)) if not np.isfinite(v)]
+    if bad or not np.isfinite(chi2) or not np.all(np.isfinite(r)):
+        what = f"parameters {', '.join(bad)}" if bad else "residuals and chi2"
+        raise InputError(model.par.path, None, f"the fit diverged ({what} not finite): the starting values are "
+                         "too far from the data, or the model overflows; check the .par's values")
 
 
 def _quadratic_check(chi2_of, x: np.ndarray, cov: np.ndarray, names, chi2_min: float) -> dict:

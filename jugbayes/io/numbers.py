@@ -8,6 +8,7 @@ significant digits: enough for F0 or an MJD written with 20 or more digits.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation, localcontext
 
@@ -48,6 +49,13 @@ def to_decimal(text: str) -> Decimal:
         return Decimal(text.replace("D", "E").replace("d", "e"))
     except InvalidOperation as exc:  # pragma: no cover - the regex already screens
         raise ValueError(f"not a number: {text!r}") from exc
+
+
+def is_finite_float(text: str) -> bool:
+    """True if ``text`` is a number whose float64 value is finite (no NaN, inf or overflow like 1e400)."""
+    if not is_float(text):
+        return False
+    return math.isfinite(float(to_decimal(text)))
 
 
 def to_float(text: str) -> float:

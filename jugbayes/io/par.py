@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from jugbayes.errors import InputError
 from jugbayes.io import numbers
+from jugbayes.io.output import atomic_write_text
 from jugbayes.io.textfile import read_text_lines, refuse_overwrite
 from jugbayes.model import catalog
 from jugbayes.model.catalog import ParamSpec
@@ -142,11 +143,19 @@ def _is_comment(line: str) -> bool:
     return not s or s.startswith("#") or s == "C" or s.startswith(("C ", "C\t", "c ", "c\t"))
 
 
+# Parameters for which ``inf`` is a value TEMPO2 itself writes: TZRFRQ inf is infinite frequency, as 0 is.
+_INF_ALLOWED = {"TZRFRQ"}
+
+
 def _check_value(spec: ParamSpec, text: str) -> str | None:
     """Why ``text`` is not a valid value for ``spec``, or ``None`` if it is."""
     kind = spec.kind
     if kind in (catalog.FLOAT, catalog.MJD) and not numbers.is_float(text):
-        return f"bad number {text!r} for {spec.name}"
+        return f"bad number {_shown(text)} for {spec.name}"
+    if kind in (catalog.FLOAT, catalog.MJD, catalog.HMS, catalog.DMS) and numbers.is_float(text) \
+            and not numbers.is_finite_float(text):
+        if not (spec.name in _INF_ALLOWED and numbers.to_float(text) == float("inf")):
+            return f"{spec.name} must be a finite number, got {_shown(text)}"
     if kind in (catalog.HMS, catalog.DMS):
         if numbers.is_sexagesimal(text):
             try:
@@ -154,12 +163,17 @@ def _check_value(spec: ParamSpec, text: str) -> str | None:
             except ValueError as exc:
                 return f"bad angle for {spec.name}: {exc}"
         elif not numbers.is_float(text):
-            return f"bad angle {text!r} for {spec.name} (expected {'hh:mm:ss.s' if kind == catalog.HMS else 'dd:mm:ss.s'})"
-    if kind == catalog.INT and not numbers.is_int(text):
-        return f"bad integer {text!r} for {spec.name}"
+            return f"bad angle {_shown(text)} for {spec.name} (expected {'hh:mm:ss.s' if kind == catalog.HMS else 'dd:mm:ss.s'})"
+    if kind == catalog.INT and (not numbers.is_int(text) or len(text.lstrip("+-")) > 18):
+        return f"bad integer {_shown(text)} for {spec.name}"
     if kind == catalog.BOOL and text.upper() not in _BOOL_TRUE | _BOOL_FALSE and not numbers.is_float(text):
-        return f"bad yes/no value {text!r} for {spec.name} (expected Y or N)"
+        return f"bad yes/no value {_shown(text)} for {spec.name} (expected Y or N)"
     return None
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut short if long (a 1 MB number stays a one-line error)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def _is_fit_flag(token: str) -> bool:
@@ -183,7 +197,9 @@ def _fit_and_uncertainty(tokens: list[str], name: str) -> tuple[bool, bool, str 
         return False, False, None, f"too many fields after the value of {name}: {' '.join(tokens)!r}"
     for t in tokens:
         if not numbers.is_float(t):
-            return False, False, None, f"bad fit flag or uncertainty {t!r} for {name}"
+            return False, False, None, f"bad fit flag or uncertainty {_shown(t)} for {name}"
+        if not numbers.is_finite_float(t):
+            return False, False, None, f"uncertainty of {name} must be a finite number, got {_shown(t)}"
         if t.startswith("-"):
             return False, False, None, f"negative fit flag or uncertainty {t!r} for {name}"
     first = tokens[0]
@@ -225,6 +241,9 @@ def _parse_pair(spec: ParamSpec, written: str, tokens: list[str], lineno: int, p
     if not 2 <= len(tokens) <= n_max or not all(numbers.is_float(t) for t in tokens):
         what = "an MJD and an offset (s)" if n_max == 3 else "two numbers (sine and cosine amplitudes)"
         raise InputError(path, lineno, f"{written} needs {what}, got {' '.join(tokens)!r}")
+    bad = [t for t in tokens if not numbers.is_finite_float(t)]
+    if bad:
+        raise InputError(path, lineno, f"{written} must be finite numbers, got {_shown(bad[0])}")
     unc = tokens[2] if len(tokens) == 3 else None
     return Parameter(spec.name, written, " ".join(tokens[:2]), uncertainty=unc, spec=spec, line=lineno,
                      comment=comment)
@@ -337,4 +356,4 @@ def format_par(par: ParFile) -> str:
 
 def write_par(par: ParFile, path: str | os.PathLike, *, protect: tuple = ()) -> None:
     """Write ``par`` to ``path``, refusing to overwrite ``par.path`` or any path in ``protect``."""
-    refuse_overwrite(path, (par.path, *protect)).write_text(format_par(par))
+    atomic_write_text(refuse_overwrite(path, (par.path, *protect)), format_par(par))

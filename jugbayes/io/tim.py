@@ -22,6 +22,7 @@ import numpy as np
 from jugbayes.errors import InputError
 from jugbayes.geometry.sites import resolve_site, sites
 from jugbayes.io import numbers
+from jugbayes.io.output import atomic_write_text
 from jugbayes.io.textfile import read_text_lines, refuse_overwrite
 
 # Commands TEMPO/TEMPO2 define for .tim files.  The second set is recognised and
@@ -224,14 +225,26 @@ _PARSERS = {"princeton": _parse_princeton, "parkes": _parse_parkes, "tempo2": _p
 # ---------------------------------------------------------------- commands
 
 
+def _command_number(word: str, args: list[str], path: Path, lineno: int) -> float:
+    """The number after a numeric tim command, or an ``InputError``: finite (EMAX/FMAX may be inf), EFAC > 0, EQUAD >= 0."""
+    if not args or not numbers.is_float(args[0]):
+        raise InputError(path, lineno, f"{word} needs a number, got {' '.join(args)[:40] or 'nothing'!r}")
+    x = numbers.to_float(args[0])
+    if np.isnan(x) or (np.isinf(x) and not (word in ("EMAX", "FMAX") and x > 0)):
+        raise InputError(path, lineno, f"{word} needs a finite number, got {args[0][:40]!r}")
+    if word == "EFAC" and x <= 0:
+        raise InputError(path, lineno, f"EFAC must be positive, got {args[0]!r}")
+    if word == "EQUAD" and x < 0:
+        raise InputError(path, lineno, f"EQUAD must be non-negative, got {args[0]!r}")
+    return x
+
+
 def _command(tokens: list[str], path: Path, lineno: int, st: _State, out: _Collector) -> None:
     word = tokens[0].upper()
     args = tokens[1:]
     out.commands.append((str(path), lineno, tokens))
     if word in _NUMERIC_COMMANDS:
-        if not args or not numbers.is_float(args[0]):
-            raise InputError(path, lineno, f"{word} needs a number, got {' '.join(args) or 'nothing'!r}")
-        x = numbers.to_float(args[0])
+        x = _command_number(word, args, path, lineno)
         if word == "TIME":
             st.time_s += x
         elif word == "PHASE":
@@ -283,13 +296,13 @@ def _accept(row: _Row, path: Path, lineno: int, st: _State, out: _Collector, fid
         err = numbers.to_float(row.error_text)
     except ValueError:
         bad = row.freq_text if not numbers.is_float(row.freq_text) else row.error_text
-        raise InputError(path, lineno, f"bad number {bad!r} in TOA line") from None
-    if not np.isfinite(err) or err < 0:
-        raise InputError(path, lineno, f"TOA error must be a finite, non-negative number of us, got {row.error_text!r}")
-    if freq == 0.0:
+        raise InputError(path, lineno, f"bad number {bad[:40]!r} in TOA line") from None
+    if not np.isfinite(err) or err <= 0:
+        raise InputError(path, lineno, f"TOA error must be a finite, positive number of us, got {row.error_text[:40]!r}")
+    if freq == 0.0:  # TEMPO's convention for infinite frequency; "inf" is read the same way
         freq = np.inf
     if freq < 0 or np.isnan(freq):
-        raise InputError(path, lineno, f"bad frequency {row.freq_text!r} MHz")
+        raise InputError(path, lineno, f"bad frequency {row.freq_text[:40]!r} MHz (0 or inf: infinite frequency)")
     if st.emin > err or st.emax < err or st.fmin > freq or st.fmax < freq:
         return
     try:
@@ -410,4 +423,4 @@ def format_tim(toas: TOAs) -> str:
 
 def write_tim(toas: TOAs, path: str | os.PathLike) -> None:
     """Write TOAs as a TEMPO2 ``.tim``, refusing to overwrite any file they were read from."""
-    refuse_overwrite(path, toas.files).write_text(format_tim(toas))
+    atomic_write_text(refuse_overwrite(path, toas.files), format_tim(toas))

@@ -33,6 +33,7 @@ from jugbayes.io import numbers
 from jugbayes.io.par import ParFile
 from jugbayes.io.tim import TOAs
 from jugbayes.model import astrometry, catalog, chromatic, dispersion, spin, troposphere
+from jugbayes.model.physical import check_physical, check_spin_phase
 from jugbayes.model.selectors import toa_mask
 from jugbayes.prepare import PreparedTOAs, prepare_toas
 from jugbayes.timescales.mjd import SECONDS_PER_DAY
@@ -510,6 +511,7 @@ def _one_hot(n: int, index: int) -> np.ndarray:
 def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, **prepare_kw) -> TimingModel:
     """The timing model of ``par`` over ``toas`` (prepared here unless ``prep`` covers toas + TZR)."""
     _check_supported(par)
+    check_physical(par)
     all_toas = _tzr_toa(par, toas)
     if prep is None:
         prep = prepare_toas(par, all_toas, **prepare_kw)
@@ -534,6 +536,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         add(f"F{k}", 0.0, f"Hz/s^{k}")  # F offsets are applied in spin.phase_offset, not as ref + delta
     d["f_ref"] = np.array([float(f) for f in f_ref])
     d["dt_pepoch_s"] = spin.seconds_since_epoch(prep.tdb, pepoch)
+    check_spin_phase(par, f_ref, d["dt_pepoch_s"])
     d["tzr_onehot"] = _one_hot(len(all_toas), -1)  # selects the TZR row (the last)
     whole_turns, d["phase_ref_frac"] = spin.reference_phase(prep.tdb, pepoch, f_ref)
     d["phase_ref_frac"] = d["phase_ref_frac"] + spin.phase_adjustments(all_toas)  # PHASE commands, -padd

@@ -160,7 +160,9 @@ def corner_plot(idata, fit=None, names=None, path: str | os.PathLike | None = No
     fig.suptitle("offsets from the WLS value in units of the WLS \u03c3" + note + "\nposterior: blue (contours hold 39% "
                  "and 86%); WLS Gaussian: red (1\u03c3 and 2\u03c3 ellipses, value +)", fontsize="small")
     if path is not None:
-        fig.savefig(path, dpi=110)
+        from jugbayes.io.output import save_figure
+
+        save_figure(fig, path, dpi=110)
     return fig
 
 

@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from jugbayes.io.output import save_figure
+
 
 def plot_residuals(toas, resid_s: np.ndarray, path: str | os.PathLike, title: str = "") -> None:
     """Residuals (us) against MJD with error bars, one colour per backend (``-be``/``-f`` flag) or frequency."""
@@ -30,7 +32,7 @@ def plot_residuals(toas, resid_s: np.ndarray, path: str | os.PathLike, title: st
     ax.set_xlabel("MJD")
     ax.set_ylabel("residual (us)")
     ax.set_title(title, fontsize="medium")
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -49,5 +51,5 @@ def plot_prefit_postfit(toas, prefit_s: np.ndarray, postfit_s: np.ndarray, path,
         ax.set_ylabel(f"{label} (us)")
     axes[1].set_xlabel("MJD")
     axes[0].set_title(title, fontsize="medium")
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)

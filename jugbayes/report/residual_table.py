@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from jugbayes.io.output import atomic_write_text
 from jugbayes.io.textfile import refuse_overwrite
 
 MEAN_MODES = ("wmean", "mean", "none")
@@ -69,4 +70,4 @@ def format_residual_table(toas, resid_s: np.ndarray, phase: np.ndarray, delays: 
 
 
 def write_residual_table(text: str, path: str | os.PathLike, inputs) -> None:
-    refuse_overwrite(path, inputs).write_text(text)
+    atomic_write_text(refuse_overwrite(path, inputs), text)

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from jugbayes.io.output import atomic_write_text
 from jugbayes.io.textfile import refuse_overwrite
 from jugbayes.prepare import PreparedTOAs
 
@@ -46,4 +47,4 @@ def format_toa_table(prep: PreparedTOAs) -> str:
 
 def write_toa_table(prep: PreparedTOAs, path: str | os.PathLike, protect: tuple = ()) -> None:
     """Write the table to ``path``, refusing to overwrite the .tim files (or ``protect``) it came from."""
-    refuse_overwrite(path, (*prep.toas.files, *protect)).write_text(format_toa_table(prep))
+    atomic_write_text(refuse_overwrite(path, (*prep.toas.files, *protect)), format_toa_table(prep))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jugbayes.io.output import save_figure, write_json
 from jugbayes.validate.config import StudyConfig
 from jugbayes.validate.stats import LEVELS, coverage, pull_summary, rank_histogram, uniformity_test
 
@@ -52,7 +53,7 @@ def write_report(cfg: StudyConfig, outdir: str | Path, reference: dict) -> dict:
     outdir = Path(outdir)
     results = load_results(outdir, cfg.n_datasets)
     report = summarise(cfg, results, reference)
-    (outdir / "report.json").write_text(json.dumps(report, indent=1))
+    write_json(outdir / "report.json", report, indent=1)
     plot_report(report, outdir)
     return report
 
@@ -93,7 +94,7 @@ def plot_report(report: dict, outdir: Path) -> None:
     ax.set_title(f"interval coverage, {n} data sets (68% Wilson binomial intervals)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(outdir / "coverage.png", dpi=110)
+    save_figure(fig, outdir / "coverage.png", dpi=110)
     plt.close(fig)
     grid = np.linspace(-5, 5, 201)
     for method, per in methods.items():
@@ -106,7 +107,7 @@ def plot_report(report: dict, outdir: Path) -> None:
             ax.set_title(f"{name}: {per[name]['pulls']['mean']:+.2f} +- {per[name]['pulls']['sd']:.2f}", fontsize=8)
         fig.suptitle(f"{method} pulls (fit - truth) / sigma, N(0,1) expected")
         fig.tight_layout()
-        fig.savefig(outdir / f"pulls_{method}.png", dpi=110)
+        save_figure(fig, outdir / f"pulls_{method}.png", dpi=110)
         plt.close(fig)
         if "ranks" in per[names[0]]:
             fig, axes = _grid(len(names))
@@ -120,7 +121,7 @@ def plot_report(report: dict, outdir: Path) -> None:
                 ax.set_xlabel("rank bin", fontsize=7)
             fig.suptitle(f"{method} SBC ranks (99% band for uniform ranks)")
             fig.tight_layout()
-            fig.savefig(outdir / f"ranks_{method}.png", dpi=110)
+            save_figure(fig, outdir / f"ranks_{method}.png", dpi=110)
             plt.close(fig)
     if "parity_nuts_sd_over_wls_sigma" in report:
         par = report["parity_nuts_sd_over_wls_sigma"]
@@ -130,7 +131,7 @@ def plot_report(report: dict, outdir: Path) -> None:
         ax.set_xticks(x, names, rotation=60, fontsize=8)
         ax.set_ylabel("NUTS sd / WLS sd")
         fig.tight_layout()
-        fig.savefig(outdir / "parity.png", dpi=110)
+        save_figure(fig, outdir / "parity.png", dpi=110)
         plt.close(fig)
 
 

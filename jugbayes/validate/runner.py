@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from jugbayes.errors import JugbayesError
+from jugbayes.io.output import atomic_write_text
 from jugbayes.processes import spawn_pool, usable_cores
 from jugbayes.validate.config import StudyConfig
 
@@ -231,9 +232,7 @@ def _run_in_worker(cfg_json: str, reference: dict, index: int) -> dict:
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    tmp.replace(path)  # atomic: an interrupted write leaves no half file behind
+    atomic_write_text(path, json.dumps(obj, indent=1))  # an interrupted write leaves no half file behind
 
 
 def _prepare_outdir(cfg: StudyConfig, outdir: Path) -> dict:

@@ -115,7 +115,15 @@ def _write(tmp_path, text, name="bad.tim"):
         ("FORMAT 1\ntoa1 1400 55000.5 1.0 nowhere\n", 2, "unknown observatory code 'nowhere'"),
         ("FORMAT 1\ntoa1 1400 55000.5 1.0 gbt -fe\n", 2, "pairs"),
         ("FORMAT 1\ntoa1 1400 55000.5 1.0\n", 2, "TEMPO2 TOA line needs"),
-        ("FORMAT 1\ntoa1 1400 55000.5 -1.0 gbt\n", 2, "non-negative"),
+        ("FORMAT 1\ntoa1 1400 55000.5 -1.0 gbt\n", 2, "finite, positive number of us"),
+        ("FORMAT 1\ntoa1 1400 55000.5 0 gbt\n", 2, "TOA error must be a finite, positive number of us, got '0'"),
+        ("FORMAT 1\ntoa1 1400 55000.5 nan gbt\n", 2, "TOA error must be a finite, positive"),
+        ("FORMAT 1\ntoa1 nan 55000.5 1.0 gbt\n", 2, "bad frequency 'nan' MHz"),
+        ("FORMAT 1\nTIME nan\ntoa1 1400 55000.5 1.0 gbt\n", 2, "TIME needs a finite number, got 'nan'"),
+        ("FORMAT 1\nTIME inf\ntoa1 1400 55000.5 1.0 gbt\n", 2, "TIME needs a finite number"),
+        ("FORMAT 1\nEFAC 0\ntoa1 1400 55000.5 1.0 gbt\n", 2, "EFAC must be positive, got '0'"),
+        ("FORMAT 1\nEFAC -2\ntoa1 1400 55000.5 1.0 gbt\n", 2, "EFAC must be positive"),
+        ("FORMAT 1\nEQUAD -0.1\ntoa1 1400 55000.5 1.0 gbt\n", 2, "EQUAD must be non-negative"),
         ("hello there\n", 1, "unrecognised line"),
         ("FORMAT 1\nJUMP\na 1400 55000.5 1.0 gbt\n", 2, "JUMP block opened here is never closed"),
         ("FORMAT 1\nINCLUDE missing.tim\n", 2, "INCLUDE target not found"),
@@ -213,3 +221,15 @@ def test_mutated_real_lines_parse_or_fail_cleanly(tmp_path, edits):
         assert str(exc).startswith(str(path))
         return
     assert len(toas) >= 1 and np.all(np.isfinite(toas.error_us))
+
+
+def test_megabyte_number_is_one_short_error_line(tmp_path):
+    path = _write(tmp_path, "FORMAT 1\ntoa1 1400 55000.5 " + "9" * 1_000_000 + " gbt\n")
+    with pytest.raises(InputError) as exc:
+        read_tim(path)
+    assert str(exc.value).startswith(f"{path}:2: TOA error must be a finite") and len(str(exc.value)) < 200
+
+
+def test_infinite_frequency_written_as_zero_or_inf(tmp_path):
+    toas = read_tim(_write(tmp_path, "FORMAT 1\na 0 55000.5 1.0 gbt\nb inf 55000.6 1.0 gbt\nc 1400 55000.7 1.0 gbt\n"))
+    assert np.isinf(toas.freq_mhz[:2]).all() and toas.freq_mhz[2] == 1400.0
