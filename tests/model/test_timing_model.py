@@ -252,8 +252,8 @@ def test_unsupported_components_fail_with_their_names(tmp_path):
     _fast_tim(tmp_path / "g.tim", n=5)
     with pytest.raises(InputError, match=r"does not implement yet: solar-wind model SWM 2 \(SWM 0 and 1 only\)"):
         build_model(read_par(par), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
-    par.write_text(_FAST_PAR + "SWXDM_0001 0.1\nFDJUMP1 -fe L 0.1\n")  # not read, and they change residuals
-    with pytest.raises(InputError, match=r"terms the reader does not know: SWXDM_0001, FDJUMP1"):
+    par.write_text(_FAST_PAR + "NE_SW1 0.001\nDMWAVEOM 0.1\n")  # not read, and they change residuals
+    with pytest.raises(InputError, match=r"terms the reader does not know: NE_SW1, DMWAVEOM"):
         build_model(read_par(par, warn=False), read_tim(tmp_path / "g.tim"), ephem_file=EPHEM_DIR / "de421.bsp")
     par.write_text(_FAST_PAR + "NE_SW 8\nSWM 1\nSWP 1.5 1\n")
     with pytest.raises(InputError, match=r"a free SWP \(the SWM 1 power-law index is held fixed\)"):
