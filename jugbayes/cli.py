@@ -91,83 +91,18 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
     return 0
 
 
-def _free_list(model, args) -> tuple[str, ...]:
-    """The parameters to fit: the .par's free ones, or --fit, less --freeze."""
-
-    free = list(model.free)
-    if args.fit:
-        free = [n.strip().upper() for n in args.fit.split(",") if n.strip()]
-    for n in (args.freeze or "").split(","):
-        if n.strip() and n.strip().upper() in free:
-            free.remove(n.strip().upper())
-    unknown = [n for n in free if n not in model.names]
-    if unknown:
-        raise JugbayesError(f"cannot fit {', '.join(unknown)}: not a continuous parameter of this model "
-                            f"(it has {', '.join(model.names[:12])}{', ...' if len(model.names) > 12 else ''})")
-    if not free:
-        raise JugbayesError("nothing to fit: the .par frees no parameter; choose some with --fit")
-    return tuple(free)
-
-
 def _cmd_fit(args: argparse.Namespace) -> int:
-    import json
-
-    import numpy as np
-
-    from jugbayes.fit.wls import fit_wls
-    from jugbayes.io import read_par, read_tim, write_par
-    from jugbayes.io.textfile import refuse_overwrite
-    from jugbayes.model.timing_model import build_model
-    from jugbayes.report.fitted_par import fitted_values, par_factor, updated_par
+    from jugbayes.fit.command import plot_fit, run_wls
 
     if args.method == "nuts" and not args.outdir:
         raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
-    if args.out_par:
-        refuse_overwrite(args.out_par, (args.par, args.tim))  # before the fit, not after it
-    par = read_par(args.par)
-    toas = read_tim(args.tim)
-    model = build_model(par, toas, **_time_transfer_kw(args))
-    from jugbayes.model.noise import noise_for_model
-
-    noise = noise_for_model(model)
-    result = fit_wls(model, _free_list(model, args), noise=noise)
-    kind = "GLS" if noise.correlated else "WLS"
-    values = fitted_values(model, result)
-    print(f"{'parameter':<12} {'pre-fit':>26} {'post-fit':>26} {'uncertainty':>12} {'change/sigma':>12}")
-    for v in values:
-        change = float(v.value - v.prefit) / v.uncertainty if v.uncertainty > 0 else float("nan")
-        print(f"{v.name:<12} {v.prefit:>26.17g} {v.value:>26.17g} {v.uncertainty:>12.4g} {change:>12.3f}")
-    print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
-          f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
-          f"{'converged' if result.converged else 'NOT converged'}")
-    if args.out_par:
-        write_par(updated_par(par, values), args.out_par, protect=tuple(toas.files))
-        print(f"wrote {args.out_par}")
-    if args.summary:
-        names = [n for n in result.names]
-        summary = {
-            "method": "wls", "solver": kind.lower(), "par": args.par, "tim": args.tim, "ntoas": len(toas),
-            "params": {v.name: {"value": str(v.value), "uncertainty": v.uncertainty, "prefit": str(v.prefit)}
-                       for v in values},
-            "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,
-            "wrms_us": result.wrms_postfit_us, "wrms_prefit_us": result.wrms_prefit_us,
-            "iterations": result.iterations, "converged": result.converged, "dropped": result.dropped,
-            "quadratic_check": {"about": "delta chi2 at -1 and +1 sigma along each nonlinear parameter's profile "
-                                         "direction (1 for a quadratic chi2)",
-                                "params": {par_factor(model, n)[0]: list(v) for n, v in result.quadratic_check.items()}},
-            "covariance": {"params": names, "units": [model.units.get(n, "turns") for n in names],
-                           "matrix": np.asarray(result.covariance).tolist()},
-        }
-        Path(args.summary).write_text(json.dumps(summary, indent=1))
-        print(f"wrote {args.summary}")
+    run = run_wls(args.par, args.tim, fit=args.fit, freeze=args.freeze, out_par=args.out_par, summary=args.summary,
+                  **_time_transfer_kw(args))
     if args.method == "nuts":
-        _run_nuts(args, model, result, noise)
+        _run_nuts(args, run.model, run.result, run.noise)
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
-        from jugbayes.report.plots import plot_prefit_postfit
-
-        pre = np.asarray(model.residuals()["time_s"])
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
-        plot_prefit_postfit(toas, pre, result.residuals_s, png, title=par.pulsar or Path(args.par).stem)
+        plot_fit(run, png, title=run.par.pulsar or Path(args.par).stem)
     return 0
 
 
