@@ -228,6 +228,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pta(args: argparse.Namespace) -> int:
+    from jugbayes.pta.command import run_command
+
+    return run_command(args, _time_transfer_kw(args))
+
+
 def _cmd_ephem_download(args: argparse.Namespace) -> int:
     from jugbayes.geometry.ephemeris import NAIF_URL, download_ephemeris
 
@@ -398,6 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="K", help="worker processes (default: one per CPU core)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_validate)
+
+    from jugbayes.pta.command import DESCRIPTION, add_pta_options
+
+    p = sub.add_parser("pta", help="fit many pulsars (a PTA), each a task on a Dask cluster; resumable",
+                       description=DESCRIPTION)
+    add_pta_options(p)
+    _add_time_transfer_options(p)
+    p.set_defaults(func=_cmd_pta)
 
     from jugbayes.timescales.clocksource import add_clock_parser
 
