@@ -50,7 +50,7 @@ def local_cluster(workers: int):
     from jugbayes.processes import THREAD_ENV
 
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, env=dict(THREAD_ENV), silence_logs=logging.ERROR)
+                        dashboard_address="127.0.0.1:0", env=dict(THREAD_ENV), silence_logs=logging.ERROR)
 
 
 @contextmanager
