@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,15 +26,20 @@ from jugbayes.pta.task import failed_row, run_pulsar
 SCHEDULER_ENV = "JUGBAYES_SCHEDULER"
 
 
-class PinCores(WorkerPlugin):
-    """Pins LocalCluster worker ``k`` (workers are named 0, 1, ...) to the k-th of ``groups``' core sets."""
+class LocalWorkerSetup(WorkerPlugin):
+    """For LocalCluster worker ``k`` (workers are named 0, 1, ...): pin it to the k-th of ``groups``' core sets,
+    and let Ctrl-C reach the client only (which stops the workers), not the workers' own event loops."""
 
-    name = "jugbayes-pin-cores"
+    name = "jugbayes-local-worker"
 
     def __init__(self, groups):
         self.groups = groups
 
     def setup(self, worker):
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the worker's main thread
+            pass
         if self.groups and isinstance(worker.name, int):
             try:
                 os.sched_setaffinity(0, self.groups[worker.name % len(self.groups)])
@@ -65,8 +71,24 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):
         return
     n = workers or usable_cores()
     with local_cluster(n) as cluster, Client(cluster) as client:
-        client.register_plugin(PinCores(core_groups(n)))
-        yield client
+        client.register_plugin(LocalWorkerSetup(core_groups(n)))
+        try:
+            yield client
+        except KeyboardInterrupt:
+            _kill_local_workers(cluster)
+            raise
+
+
+def _kill_local_workers(cluster) -> None:
+    """Stop the embedded cluster's worker processes now (a task in flight would delay a graceful close by
+    seconds); their results in flight are unpublished, so nothing incomplete is left."""
+    for nanny in list(cluster.workers.values()):
+        process = getattr(getattr(nanny, "process", None), "process", None)
+        if process is not None and process.pid:
+            try:
+                os.kill(process.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _window(client) -> int:

@@ -188,3 +188,40 @@ def test_separately_started_dask_workers_and_one_killed_mid_task(source, tmp_pat
                 w.kill()
                 w.wait(timeout=30)
     _check_retried(tmp_path / "out", job, victim, tmp_path)
+
+
+def _cli(*args) -> list[str]:
+    return [sys.executable, "-m", "jugbayes", "pta", *map(str, args), "--clock-dir", CLOCK_DIR, "--ephem-file", EPHEM,
+            "--no-progress"]
+
+
+def test_cli_runs_a_toml_list_on_its_own_local_cluster(source, tmp_path):
+    (tmp_path / "pta.toml").write_text(f'[[pulsar]]\nname = "ngc"\npar = "{source}/par/NGC6440E.par"\n'
+                                       f'tim = "{source}/tim/NGC6440E.tim"\nfreeze = "DM"\n')
+    res = subprocess.run(_cli(tmp_path / "pta.toml", "--outdir", tmp_path / "out", "--workers", "1"),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("1 pulsars: 1 fitted (0 already done), 0 failed; wrote")
+    fit = json.loads((tmp_path / "out" / "ngc" / "fit.json").read_text())
+    assert "DM" not in fit["params"] and set(fit["params"]) == {"RAJ", "DECJ", "F0", "F1"}
+    assert _rows(tmp_path / "out")["ngc"]["worker"].startswith("tcp://127.0.0.1:")
+
+
+def test_ctrl_c_stops_the_run_leaving_only_complete_results(source, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_cli(source, "--outdir", out, "--workers", "2"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    while proc.poll() is None and not list(out.glob("*/result.json")):
+        time.sleep(0.02)
+    start = time.perf_counter()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    _, err = proc.communicate(timeout=120)
+    print(f"stopped {time.perf_counter() - start:.2f} s after Ctrl-C")
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+    assert not (out / ".partial").exists()
+    rows = _rows(out)
+    assert len(rows) == 4 and "missing" in {r["status"] for r in rows.values()}
+    for name, row in rows.items():
+        assert (out / name).is_dir() == (row["status"] != "missing")
+        if row["status"] == "ok":
+            assert all((out / name / f).is_file() for f in ("fitted.par", "fit.json", "fit.txt", "result.json"))
