@@ -96,28 +96,29 @@ def _window(client) -> int:
     return 2 * sum(client.nthreads().values()) + 4
 
 
-def _record_lost(job, outdir: Path, exc: BaseException) -> None:
+def _record_lost(job, outdir: Path, run: str, exc: BaseException) -> None:
     """A task that never returned (e.g. its workers kept dying): the client writes its failed row."""
     stage = store.staging(outdir, job.name)
     (stage / "error.txt").write_text(f"{type(exc).__name__}: {exc}\n")
     files = [f for f in (job.par, job.tim) if f and Path(f).is_file()]
-    row = failed_row(job, f"the task did not finish: {type(exc).__name__}: {exc}")
+    row = failed_row(job, f"the task did not finish: {type(exc).__name__}: {exc}") | {"run": run}
     store.write_json(stage / store.RESULT, {"row": row, "inputs": store.fingerprint(job.options, files)})
     store.publish(stage, outdir, job.name)
 
 
-def _run_tasks(client, todo: list, outdir: Path, bar) -> None:
+def _run_tasks(client, todo: list, outdir: Path, bar, run: str) -> None:
     """Submit ``todo`` a window at a time; each finished task advances ``bar``."""
     from distributed import as_completed
 
     queue, futures, running = iter(todo), as_completed(), {}
 
     def submit_more():
-        while len(running) < _window(client):
+        limit = _window(client)
+        while len(running) < limit:
             job = next(queue, None)
             if job is None:
                 return
-            fut = client.submit(run_pulsar, job, str(outdir), key=f"pulsar-{job.name}-{uuid.uuid4().hex[:8]}",
+            fut = client.submit(run_pulsar, job, str(outdir), run, key=f"pulsar-{job.name}-{uuid.uuid4().hex[:8]}",
                                 pure=False)
             running[fut.key] = (fut, job)
             futures.add(fut)
@@ -127,7 +128,7 @@ def _run_tasks(client, todo: list, outdir: Path, bar) -> None:
         for fut in futures:
             _, job = running.pop(fut.key)
             if fut.status != "finished":
-                _record_lost(job, outdir, fut.exception() if fut.status == "error" else RuntimeError(fut.status))
+                _record_lost(job, outdir, run, fut.exception() if fut.status == "error" else RuntimeError(fut.status))
             bar.update()
             fut.release()
             submit_more()
@@ -146,15 +147,16 @@ def run_pta(jobs: list, outdir: str | Path, *, scheduler: str | None = None, wor
     outdir = Path(outdir)
     store.open_outdir(outdir)
     todo = [j for j in jobs if not store.is_current(j, outdir / j.name)]
+    run = uuid.uuid4().hex[:12]
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="pulsars", unit="pulsar", disable=not progress)
     try:
         if todo and client is not None:
-            _run_tasks(client, todo, outdir, bar)
+            _run_tasks(client, todo, outdir, bar, run)
         elif todo:
             with dask_client(scheduler, min(workers or usable_cores(), len(todo))) as own:
-                _run_tasks(own, todo, outdir, bar)
+                _run_tasks(own, todo, outdir, bar, run)
     finally:
         bar.close()
         shutil.rmtree(outdir / store.PARTIAL, ignore_errors=True)
-        counts = write_summary(jobs, outdir)
+        counts = write_summary(jobs, outdir, redo={j.name for j in todo}, run=run)
     return counts | {"skipped": len(jobs) - len(todo)}

@@ -23,7 +23,7 @@ WARNING_COLUMNS = {"DegenerateFitWarning": "degenerate", "NonQuadraticFitWarning
                    "ClockWarning": "clock_coverage"}
 ROW_FIELDS = ("pulsar", "status", "ntoas", "chi2", "dof", "reduced_chi2", "wrms_us", "iterations", "converged",
               "solver", *WARNING_COLUMNS.values(), "other_warnings", "wall_s", "peak_rss_mb", "worker", "error",
-              "par", "tim")
+              "par", "tim", "run")
 _FIT_OPTIONS = ("fit", "freeze")
 _TIME_OPTIONS = ("clock_dir", "ephem_file", "strict_clock", "gps_file", "clk")
 
@@ -89,13 +89,14 @@ def _error_text(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, JugbayesError) else f"{type(exc).__name__}: {exc}"
 
 
-def run_pulsar(job, outdir: str | Path) -> dict:
-    """Fit ``job``'s pulsar into ``outdir/<name>/`` (published whole) and return its summary row."""
+def run_pulsar(job, outdir: str | Path, run: str = "") -> dict:
+    """Fit ``job``'s pulsar into ``outdir/<name>/`` (published whole) and return its summary row, which names
+    the ``run`` that made it."""
     _prepare_process()
     outdir, start = Path(outdir), time.perf_counter()
     stage = store.staging(outdir, job.name)
     lines: list[str] = []
-    row = {"pulsar": job.name, "par": job.par, "tim": job.tim}
+    row = {"pulsar": job.name, "par": job.par, "tim": job.tim, "run": run}
     files = [f for f in (job.par, job.tim) if f and Path(f).is_file()]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
