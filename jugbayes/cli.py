@@ -104,104 +104,26 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
     return 0
 
 
-def _free_list(model, args) -> tuple[str, ...]:
-    """The parameters to fit: the .par's free ones, or --fit, less --freeze."""
-
-    free = list(model.free)
-    if args.fit:
-        free = [n.strip().upper() for n in args.fit.split(",") if n.strip()]
-    for n in (args.freeze or "").split(","):
-        if n.strip() and n.strip().upper() in free:
-            free.remove(n.strip().upper())
-    unknown = [n for n in free if n not in model.names]
-    if unknown:
-        raise InputError(model.par.path, None, f"cannot fit {', '.join(unknown)}: not a continuous parameter of this "
-                         f"model (it has {', '.join(model.names[:12])}{', ...' if len(model.names) > 12 else ''})")
-    if not free:
-        raise InputError(model.par.path, None, "nothing to fit: the .par frees no parameter; choose some with --fit")
-    return tuple(free)
-
-
 def _cmd_fit(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from jugbayes.fit.wls import fit_wls
-    from jugbayes.io import read_par, read_tim, write_par
-    from jugbayes.io.output import write_json
-    from jugbayes.model.timing_model import build_model
-    from jugbayes.report.fitted_par import fitted_values, par_factor, updated_par
+    from jugbayes.fit.command import plot_fit, run_wls
+    from jugbayes.io import read_par, read_tim
 
     if args.method == "nuts" and not args.outdir:
         raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
     par = read_par(args.par)
     toas = read_tim(args.tim)
     _check_outputs(args, _fit_outputs(args), (args.par, *toas.files, args.config), plots=("--plot",))
-    model = build_model(par, toas, **_time_transfer_kw(args))
-    from jugbayes.model.noise import noise_for_model
-
-    noise = noise_for_model(model)
-    result = fit_wls(model, _free_list(model, args), noise=noise)
-    kind = "GLS" if noise.correlated else "WLS"
-    values = fitted_values(model, result)
-    from jugbayes.report.fit_table import derived_quantities, derived_table, fit_table, held_parameters, held_text
-
-    print(fit_table(values, parenthesis=args.parenthesis))
-    print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
-          f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
-          f"{'converged' if result.converged else 'NOT converged'}")
-    derived = derived_quantities(par, values)
-    if derived:
-        print("derived (first-order uncertainties, correlations ignored; B, Edot for I = 1e45 g cm^2, m2_min for an "
-              "edge-on orbit and a 1.4 Msun pulsar):\n" + derived_table(derived))
-    held = held_text(held_parameters(model, result.names, args.fit, args.freeze), result.dropped)
-    if held:
-        print(held)
-    if _warn_fit_quality(result, toas, par) and args.strict:
+    run = run_wls(args.par, args.tim, fit=args.fit, freeze=args.freeze, out_par=args.out_par, summary=args.summary,
+                  parenthesis=args.parenthesis, strict=args.strict, loaded=(par, toas), **_time_transfer_kw(args))
+    if run.refused:
         print("--strict: the fit cannot be right (warnings above); nothing written", file=sys.stderr)
         return EXIT_FIT_QUALITY
-    if args.out_par:
-        from jugbayes.report.par_output import FitSummary, output_par
-
-        fitted = output_par(updated_par(par, values), model, inputs=(args.par, args.tim), command=f"fit, {kind}",
-                            fit=FitSummary(result.chi2, result.dof, result.wrms_postfit_us))
-        write_par(fitted, args.out_par, protect=tuple(toas.files))
-        print(f"wrote {args.out_par}")
-    if args.summary:
-        names = [n for n in result.names]
-        summary = {
-            "method": "wls", "solver": kind.lower(), "par": args.par, "tim": args.tim, "ntoas": len(toas),
-            "params": {v.name: {"value": str(v.value), "uncertainty": v.uncertainty, "prefit": str(v.prefit)}
-                       for v in values},
-            "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,
-            "wrms_us": result.wrms_postfit_us, "wrms_prefit_us": result.wrms_prefit_us,
-            "iterations": result.iterations, "converged": result.converged, "dropped": result.dropped,
-            "quadratic_check": {"about": "delta chi2 at -1 and +1 sigma along each nonlinear parameter's profile "
-                                         "direction (1 for a quadratic chi2)",
-                                "params": {par_factor(model, n)[0]: list(v) for n, v in result.quadratic_check.items()}},
-            "covariance": {"params": names, "units": [model.units.get(n, "turns") for n in names],
-                           "matrix": np.asarray(result.covariance).tolist()},
-        }
-        write_json(args.summary, summary, indent=1)
-        print(f"wrote {args.summary}")
     if args.method == "nuts":
-        _run_nuts(args, model, result, noise)
+        _run_nuts(args, run.model, run.result, run.noise)
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
-        from jugbayes.report.plots import plot_prefit_postfit
-
-        pre = np.asarray(model.residuals()["time_s"])
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
-        plot_prefit_postfit(toas, pre, result.residuals_s, png, title=par.pulsar or Path(args.par).stem)
+        plot_fit(run, png, title=run.par.pulsar or Path(args.par).stem)
     return 0
-
-
-def _warn_fit_quality(result, toas, par) -> list[str]:
-    """Warn of each sign that the fit cannot be right (jugbayes.fit.quality); returns the messages."""
-    from jugbayes.fit.quality import FitQualityWarning, fit_quality
-
-    problems = fit_quality(result, toas, par["F0"].as_float())
-    for text in problems:
-        warnings.warn(text, FitQualityWarning, stacklevel=2)
-    return problems
 
 
 _POSTERIOR_FILES = ("posterior.nc", "summary.csv", "posterior.par")
@@ -359,6 +281,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(line)
     print(f"wrote {Path(args.outdir) / 'report.json'} and figures")
     return 0
+
+
+def _cmd_pta(args: argparse.Namespace) -> int:
+    from jugbayes.pta.command import run_command
+
+    return run_command(args, _time_transfer_kw(args))
 
 
 def _cmd_ephem_download(args: argparse.Namespace) -> int:
@@ -551,6 +479,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="K", help="worker processes (default: one per CPU core)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_validate)
+
+    from jugbayes.pta.command import DESCRIPTION, add_pta_options
+
+    p = sub.add_parser("pta", help="fit many pulsars (a PTA), each a task on a Dask cluster; resumable",
+                       description=DESCRIPTION)
+    add_pta_options(p)
+    _add_time_transfer_options(p)
+    p.set_defaults(func=_cmd_pta)
 
     from jugbayes.timescales.clocksource import add_clock_parser
 
