@@ -67,6 +67,7 @@ class Structure:
     ifunc: bool = False  # TEMPO2 IFUNC offsets, linearly interpolated (held fixed, as data)
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
+    wideband: bool = False  # TOAs carry wideband DM measurements (-pp_dm, -pp_dme)
 
 
 @dataclass
@@ -140,16 +141,9 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
     delays["shapiro"] = shapiro * d["shapiro_rows"]
     f_bary = dispersion.barycentric_freq_mhz(d["freq_mhz"], d["ssb_obs_vel_c"], n_hat)
     inv_f2 = dispersion.inverse_freq_sq(f_bary)
+    dm, dm_sw = model_dm_pc_cm3(s, params, d, n_hat)
     if s.solar_wind:
-        geometry_pc = dispersion.solar_wind_geometry_pc(d["obs_sun_pos_ls"], n_hat)
-        delays["solar_wind"] = dispersion.dispersion_delay_s(p("NE_SW") * geometry_pc, inv_f2)
-    dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
-    if s.n_dmx:
-        dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
-        if "dmx_index" in d:
-            dm = dm + jnp.concatenate([dmx, jnp.zeros(1)])[d["dmx_index"]]
-        else:
-            dm = dm + d["dmx_mask"] @ dmx
+        delays["solar_wind"] = dispersion.dispersion_delay_s(dm_sw, inv_f2)
     delays["dispersion"] = dispersion.dispersion_delay_s(dm, inv_f2)
     if extra_delay_s is not None:
         delays["dispersion"] = delays["dispersion"] + extra_delay_s
@@ -169,6 +163,29 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
     if s.n_fd:
         delays["fd"] = dispersion.fd_delay_s(f_bary, [p(f"FD{i}") for i in range(1, s.n_fd + 1)])
     return delays, f_bary
+
+
+def model_dm_pc_cm3(s: Structure, params: dict, d: dict, n_hat) -> tuple:
+    """(DM series + DMX, solar-wind DM) per row (pc cm^-3): the DM the dispersion delays use (the solar-wind
+    part 0 without it), and so the model DM wideband DM measurements are compared with."""
+    p = lambda name: d["ref"][name] + params[name]  # noqa: E731
+    dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
+    if s.n_dmx:
+        dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
+        if "dmx_index" in d:
+            dm = dm + jnp.concatenate([dmx, jnp.zeros(1)])[d["dmx_index"]]
+        else:
+            dm = dm + d["dmx_mask"] @ dmx
+    if not s.solar_wind:
+        return dm, jnp.zeros_like(dm)
+    return dm, p("NE_SW") * dispersion.solar_wind_geometry_pc(d["obs_sun_pos_ls"], n_hat)
+
+
+def dm_residuals_pc_cm3(s: Structure, params: dict, d: dict) -> jnp.ndarray:
+    """Wideband DM residuals (pc cm^-3), one per TOA with ``-pp_dm`` (``d["wb_index"]``): the measured DM less
+    the model DM (:func:`model_dm_pc_cm3`, plus the DMJUMP offsets), as PINT's WidebandDMResiduals."""
+    dm, dm_sw = model_dm_pc_cm3(s, params, d, _direction(s, params, d))
+    return d["wb_dm_pc_cm3"] - ((dm + dm_sw)[d["wb_index"]] + d["wb_dmjump_pc_cm3"])
 
 
 def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
@@ -213,6 +230,8 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
     f_spin = sum((f_ref[k] + df[k]) * dt0**k / factorial(k) for k in range(s.n_f))
     out = {"phase": phase_resid, "time_s": phase_resid / f_spin, "spin_freq_hz": f_spin, "total_delay_s": total[:-1]}
     out.update({f"delay_{k}_s": v[:-1] for k, v in delays.items()})
+    if s.wideband:
+        out["dm_resid_pc_cm3"] = dm_residuals_pc_cm3(s, params, d)
     return out
 
 
@@ -453,6 +472,9 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         d["dmx_mask"] = mask
     solar_wind = _value(par, "NE_SW") != 0.0 or (par.get("NE_SW") is not None and par["NE_SW"].fit)
     add("NE_SW", _value(par, "NE_SW"), "cm^-3")
+    wideband = dispersion.wideband_data(toas, d)  # -pp_dm/-pp_dme: the wb_* arrays
+    if wideband:
+        d["wb_dmjump_pc_cm3"] = dispersion.dm_jump_offsets(par, toas)[d["wb_index"]]
     dispersion.check_dm_jumps(par)  # DMJUMP: wideband DM only, no TOA delay (as PINT)
     n_fd = max((int(n[2:]) for n in par.params if n.startswith("FD") and n[2:].isdigit()), default=0)
     for i in range(1, n_fd + 1):
@@ -512,7 +534,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
                           planets=tuple(sorted(prep.obs_planet_pos_ls)), solar_wind=bool(solar_wind),
                           binary=binary_kind, glitches=tuple(glitches), pieces=pieces, n_wave=n_wave, ifunc=ifunc,
                           troposphere=use_troposphere,
-                          pulse_numbers=pulse_numbers is not None)
+                          pulse_numbers=pulse_numbers is not None, wideband=wideband)
     names = tuple(ref)
     free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))
     return TimingModel(par, prep, structure, names, units, ref, free, d, binary_values, toas)
