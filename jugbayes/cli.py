@@ -79,10 +79,11 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
                         rewrap=not model.structure.pulse_numbers)
     result.pop("spin_freq_hz")
     delays = {k: v for k, v in result.items() if k.startswith("delay_")}
-    text = format_residual_table(toas, resid, result["phase"], delays)
+    dm_columns, dm_line = _wideband_table(model, result)
+    text = format_residual_table(toas, resid, result["phase"], delays, dm_columns)
     stats = summary(resid, toas.error_us)
     line = (f"{stats['ntoas']} TOAs: weighted rms {stats['wrms_us']:.4f} us, chi2 {stats['chi2']:.2f} (TOA errors "
-            f"only; mean weights: {weights})")
+            f"only; mean weights: {weights}){dm_line}")
     if args.out:
         write_residual_table(text, args.out, (*toas.files, args.par))
         print(f"wrote {args.out}; {line}")
@@ -94,6 +95,20 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
         plot_residuals(toas, resid, args.plot, title=f"{par.pulsar or Path(args.par).stem}: {line}")
     return 0
+
+
+def _wideband_table(model, result: dict) -> tuple[dict | None, str]:
+    """The residual table's DM columns and a summary phrase for wideband TOAs (None, "" without)."""
+    if not model.structure.wideband:
+        return None, ""
+    from jugbayes.model.noise import noise_for_model
+    from jugbayes.report.residual_table import dm_summary, wideband_columns
+
+    sigma = noise_for_model(model).wb_sigma_pc_cm3
+    stats = dm_summary(result["dm_resid_pc_cm3"], sigma)
+    return (wideband_columns(model, result["dm_resid_pc_cm3"], sigma),
+            f"; {stats['n_dm']} wideband DMs: weighted rms {stats['dm_wrms_pc_cm3']:.3g} pc cm^-3, chi2 "
+            f"{stats['dm_chi2']:.2f} (DMEFAC/DMEQUAD-scaled errors)")
 
 
 def _free_list(model, args) -> tuple[str, ...]:
@@ -136,7 +151,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     noise = noise_for_model(model)
     result = fit_wls(model, _free_list(model, args), noise=noise)
-    kind = "GLS" if noise.correlated else "WLS"
+    kind = "GLS" if noise.correlated or model.structure.wideband else "WLS"
+    kind = f"wideband {kind}" if model.structure.wideband else kind  # TOAs and DMs in one GLS (as PINT)
     values = fitted_values(model, result)
     from jugbayes.report.fit_table import derived_quantities, derived_table, fit_table, held_parameters, held_text
 
@@ -144,6 +160,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
           f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
           f"{'converged' if result.converged else 'NOT converged'}")
+    if result.dm_residuals_pc_cm3 is not None:
+        print(f"  of which {len(result.dm_residuals_pc_cm3)} wideband DM residuals: chi2 "
+              f"{float(np.sum((result.dm_residuals_pc_cm3 / result.dm_sigma_pc_cm3) ** 2)):.3f}")
     derived = derived_quantities(par, values)
     if derived:
         print("derived (first-order uncertainties, correlations ignored; B, Edot for I = 1e45 g cm^2, m2_min for an "
@@ -167,6 +186,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,
             "wrms_us": result.wrms_postfit_us, "wrms_prefit_us": result.wrms_prefit_us,
             "iterations": result.iterations, "converged": result.converged, "dropped": result.dropped,
+            "n_wideband_dm": 0 if result.dm_residuals_pc_cm3 is None else len(result.dm_residuals_pc_cm3),
             "quadratic_check": {"about": "delta chi2 at -1 and +1 sigma along each nonlinear parameter's profile "
                                          "direction (1 for a quadratic chi2)",
                                 "params": {par_factor(model, n)[0]: list(v) for n, v in result.quadratic_check.items()}},

@@ -125,7 +125,8 @@ def wideband_data(toas, d: dict) -> bool:
     bad = np.nonzero(~(dme > 0))[0]
     if len(bad):
         i = index[bad[0]]
-        raise InputError(toas.files[toas.file_index[i]], int(toas.line[i]), f"-pp_dme {dme[bad[0]]!r} must be > 0")
+        raise InputError(toas.files[toas.file_index[i]], int(toas.line[i]),
+                         f"-pp_dme {toas.flags[i]['pp_dme']} must be > 0")
     d["wb_index"], d["wb_dm_pc_cm3"], d["wb_dme_pc_cm3"] = np.array(index, dtype=np.int32), dm, dme
     return True
 

@@ -184,7 +184,7 @@ def model_dm_pc_cm3(s: Structure, params: dict, d: dict, n_hat) -> tuple:
 def dm_residuals_pc_cm3(s: Structure, params: dict, d: dict) -> jnp.ndarray:
     """Wideband DM residuals (pc cm^-3), one per TOA with ``-pp_dm`` (``d["wb_index"]``): the measured DM less
     the model DM (:func:`model_dm_pc_cm3`, plus the DMJUMP offsets), as PINT's WidebandDMResiduals."""
-    dm, dm_sw = model_dm_pc_cm3(s, params, d, _direction(s, params, d))
+    dm, dm_sw = model_dm_pc_cm3(s, params, d, _direction(s, params, d) if s.solar_wind else None)
     return d["wb_dm_pc_cm3"] - ((dm + dm_sw)[d["wb_index"]] + d["wb_dmjump_pc_cm3"])
 
 
