@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 from jugbayes import __version__
-from jugbayes.errors import InputError, JugbayesError
+from jugbayes.errors import JugbayesError
 from jugbayes.report.inspect import inspect_dict, inspect_text
 
 EXIT_INPUT_ERROR = 2
@@ -87,10 +87,11 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
                         rewrap=not model.structure.pulse_numbers)
     result.pop("spin_freq_hz")
     delays = {k: v for k, v in result.items() if k.startswith("delay_")}
-    text = format_residual_table(toas, resid, result["phase"], delays)
+    dm_columns, dm_line = _wideband_table(model, result)
+    text = format_residual_table(toas, resid, result["phase"], delays, dm_columns)
     stats = summary(resid, toas.error_us)
     line = (f"{stats['ntoas']} TOAs: weighted rms {stats['wrms_us']:.4f} us, chi2 {stats['chi2']:.2f} (TOA errors "
-            f"only; mean weights: {weights})")
+            f"only; mean weights: {weights}){dm_line}")
     if args.out:
         write_residual_table(text, args.out, (*toas.files, args.par))
         print(f"wrote {args.out}; {line}")
@@ -102,6 +103,20 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
         plot_residuals(toas, resid, args.plot, title=f"{par.pulsar or Path(args.par).stem}: {line}")
     return 0
+
+
+def _wideband_table(model, result: dict) -> tuple[dict | None, str]:
+    """The residual table's DM columns and a summary phrase for wideband TOAs (None, "" without)."""
+    if not model.structure.wideband:
+        return None, ""
+    from jugbayes.model.noise import noise_for_model
+    from jugbayes.report.residual_table import dm_summary, wideband_columns
+
+    sigma = noise_for_model(model).wb_sigma_pc_cm3
+    stats = dm_summary(result["dm_resid_pc_cm3"], sigma)
+    return (wideband_columns(model, result["dm_resid_pc_cm3"], sigma),
+            f"; {stats['n_dm']} wideband DMs: weighted rms {stats['dm_wrms_pc_cm3']:.3g} pc cm^-3, chi2 "
+            f"{stats['dm_chi2']:.2f} (DMEFAC/DMEQUAD-scaled errors)")
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:

@@ -65,6 +65,9 @@ def noise_realisation_s(par: ParFile, toas: TOAs, seed: int, **prepare_kw) -> np
 
 def simulate(par: ParFile, template: TOAs, *, seed: int = 0, noise: bool = True, **prepare_kw) -> TOAs:
     """TOAs at the template's sites, frequencies and errors that ``par`` fits exactly, plus noise."""
+    if any("pp_dm" in f for f in template.flags):
+        raise JugbayesError(f"{template.path}: wideband TOAs (-pp_dm): simulating their DM measurements is not "
+                            "implemented yet")
     exact = zero_residual_toas(par, template, **prepare_kw)
     if not noise:
         return exact

@@ -26,6 +26,12 @@ Cases:
 
 Each reference CSV has ``index`` (.tim order), ``resid_s`` (absolute phase from TZR, nearest pulse, no mean
 removed) and PINT's delay components ``delay_<function>`` (s).
+
+Wideband cases (``wb_B1855+09``, ``wb_J1614-2230``: ``../shared/datasets/wideband_12yv3``, the ``*_DE421.par``):
+``<case>.pint_dm_residuals.csv`` (``index`` of each TOA with ``-pp_dm``, PINT's pre-fit ``dm_resid``, ``model_dm``,
+raw and DMEFAC/DMEQUAD-scaled ``dm_error``, post-fit ``dm_resid_postfit``, pc cm^-3) and
+``<case>.pint_wideband_fit.json`` (WidebandDownhillFitter: each free parameter's change and sigma in PINT's
+units, chi2, dof).  ``--cases`` picks some cases.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from pint_peer import pint_residuals  # noqa: E402
+from pint_peer import pint_residuals, pint_wideband  # noqa: E402
 
 OUT = ROOT / "tests" / "data" / "pint"
 
@@ -150,10 +156,26 @@ def write_reference(name: str, par: Path, tim: Path, pint_python: str, shared: P
     return path
 
 
+def write_wideband_reference(name: str, par: Path, tim: Path, pint_python: str, shared: Path) -> Path:
+    import json
+
+    arrays, fit = pint_wideband(par, tim, pint_python, shared)
+    path = OUT / f"{name}.pint_dm_residuals.csv"
+    cols = ["index", "dm_resid", "model_dm", "dm_error", "dm_error_scaled", "dm_resid_postfit"]
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(cols)
+        for i in range(len(arrays["index"])):
+            w.writerow([int(arrays["index"][i]), *(repr(float(arrays[k][i])) for k in cols[1:])])
+    (OUT / f"{name}.pint_wideband_fit.json").write_text(json.dumps(fit, indent=1) + "\n")
+    return path
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pint-python", required=True, help="a Python with pint-pulsar installed")
     ap.add_argument("--shared", default=os.environ.get("JUGBAYES_SHARED", str(ROOT.parent / "shared")))
+    ap.add_argument("--cases", nargs="*", help="only these cases (default: all)")
     args = ap.parse_args()
     shared = Path(args.shared).resolve()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -171,8 +193,14 @@ def main() -> int:
              "J0613-0200_ell1k": ell1k_par(shared, OUT),
              "J1744-1134_swx": swx_par(shared, OUT),
              "B1855+09_fdjump": fdjump_par(shared, OUT)}
-    for name, (par, tim) in cases.items():
-        print(f"wrote {write_reference(name, par, tim, args.pint_python, shared)}")
+    wb = shared / "datasets" / "wideband_12yv3"
+    for psr in ("B1855+09", "J1614-2230"):
+        stem = wb / f"{psr}_NANOGrav_12yv3.wb"
+        cases[f"wb_{psr}"] = (Path(f"{stem}.gls_DE421.par"), Path(f"{stem}.tim"))
+    for name in args.cases or cases:
+        par, tim = cases[name]
+        write = write_wideband_reference if name.startswith("wb_") else write_reference
+        print(f"wrote {write(name, par, tim, args.pint_python, shared)}")
     return 0
 
 

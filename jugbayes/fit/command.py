@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-
-from jugbayes.errors import JugbayesError
 
 
 @dataclass
@@ -62,6 +59,7 @@ def summary_dict(par_path, tim_path, model, result, values, kind: str) -> dict:
         "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,
         "wrms_us": result.wrms_postfit_us, "wrms_prefit_us": result.wrms_prefit_us,
         "iterations": result.iterations, "converged": result.converged, "dropped": result.dropped,
+        "n_wideband_dm": 0 if result.dm_residuals_pc_cm3 is None else len(result.dm_residuals_pc_cm3),
         "quadratic_check": {"about": "delta chi2 at -1 and +1 sigma along each nonlinear parameter's profile "
                                      "direction (1 for a quadratic chi2)",
                             "params": {par_factor(model, n)[0]: list(v) for n, v in result.quadratic_check.items()}},
@@ -78,6 +76,9 @@ def _print_fit(par, model, result, values, kind: str, fit, freeze, parenthesis: 
     echo(f"{kind} fit: chi2 {result.chi2:.3f} for {result.dof} dof (reduced {result.reduced_chi2:.4f}); weighted rms "
          f"{result.wrms_prefit_us:.4f} -> {result.wrms_postfit_us:.4f} us; {result.iterations} iterations, "
          f"{'converged' if result.converged else 'NOT converged'}")
+    if result.dm_residuals_pc_cm3 is not None:
+        echo(f"  of which {len(result.dm_residuals_pc_cm3)} wideband DM residuals: chi2 "
+             f"{float(np.sum((result.dm_residuals_pc_cm3 / result.dm_sigma_pc_cm3) ** 2)):.3f}")
     derived = derived_quantities(par, values)
     if derived:
         echo("derived (first-order uncertainties, correlations ignored; B, Edot for I = 1e45 g cm^2, m2_min for an "
@@ -116,7 +117,8 @@ def run_wls(par_path, tim_path, *, fit: str | None = None, freeze: str | None = 
     model = build_model(par, toas, **time_transfer)
     noise = noise_for_model(model)
     result = fit_wls(model, free_list(model, fit, freeze), noise=noise)
-    kind = "GLS" if noise.correlated else "WLS"
+    kind = "GLS" if noise.correlated or model.structure.wideband else "WLS"
+    kind = f"wideband {kind}" if model.structure.wideband else kind  # TOAs and DMs in one GLS (as PINT)
     values = fitted_values(model, result)
     _print_fit(par, model, result, values, kind, fit, freeze, parenthesis, echo)
     info = summary_dict(par_path, tim_path, model, result, values, kind)

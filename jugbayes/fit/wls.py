@@ -35,7 +35,7 @@ import numpy as np
 from jugbayes.config import enable_x64
 from jugbayes.errors import InputError
 from jugbayes.jitcache import cached_jit
-from jugbayes.model.noise import fitter_noise
+from jugbayes.model.noise import fitter_noise, with_wideband_rows
 
 enable_x64()
 
@@ -75,6 +75,9 @@ class FitResult:
     dropped: list[str] = field(default_factory=list)
     # name -> (delta chi2 at -1 sigma, at +1 sigma) along the parameter's profile direction (1, 1 if quadratic)
     quadratic_check: dict = field(default_factory=dict)
+    # wideband data: the DM residuals (pc cm^-3) fitted jointly with the TOAs, and their DMEFAC/DMEQUAD sigmas
+    dm_residuals_pc_cm3: np.ndarray | None = None
+    dm_sigma_pc_cm3: np.ndarray | None = None
 
     @property
     def reduced_chi2(self) -> float:
@@ -188,6 +191,29 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
     return design, resid
 
 
+def _with_dm_rows(model, free, with_offset, design, resid):
+    """``design``/``resid`` with the wideband DM residuals (pc cm^-3) appended as rows, their Jacobian by jacfwd
+    of the DM residual function alone (it evaluates only the model DM): the joint vector PINT's
+    WidebandTOAFitter fits."""
+    from jugbayes.model.timing_model import dm_residuals_pc_cm3
+
+    params = _params_fn(model, free, with_offset)
+
+    def dm_resid(x, data):
+        return dm_residuals_pc_cm3(model.structure, params(x), data)
+
+    def design_wb(x, data=None):
+        data = model.data if data is None else data
+        r, jac = design(x, data)
+        return jnp.concatenate([r, dm_resid(x, data)]), jnp.vstack([jac, jax.jacfwd(dm_resid)(x, data)])
+
+    def resid_wb(x, data=None):
+        data = model.data if data is None else data
+        return jnp.concatenate([resid(x, data), dm_resid(x, data)])
+
+    return design_wb, resid_wb
+
+
 def _white_factor(sigma_s, epoch, ecorr_var):
     """(1/sigma, epoch, alpha/s) for :func:`_whiten`: s_e = sum 1/sigma^2 over epoch e, alpha_e = 1 - (1 + c_e s_e)^-1/2."""
     inv = 1.0 / sigma_s
@@ -214,12 +240,13 @@ def _whiten(x, white):
     return y - (coef[epoch] * inv)[:, None] * along[epoch]
 
 
-def _noise_factor(sigma_s, epoch, ecorr_var, t_mat, phi):
+def _noise_factor(sigma_s, epoch, ecorr_var, t_mat, phi, offset_rows=None):
     """(white, Q_top, Q_bot, p_offset): the white+ECORR whitening, an orthonormal basis Q of the whitened
     Fourier block B = [[W T], [phi^-1/2]] (by Cholesky of B^T B = diag(1/phi) + (W T)^T (W T)), and the offset
-    column [W 1; 0] projected off it (for chi2 with the offset marginalised).  Once per fit: noise is fixed."""
+    column [W 1; 0] projected off it (for chi2 with the offset marginalised; ``offset_rows``: 1 on the rows
+    the offset moves, default all, 0 on wideband DM rows).  Once per fit: noise is fixed."""
     white = _white_factor(sigma_s, epoch, ecorr_var)
-    ones = _whiten(jnp.ones_like(sigma_s), white)
+    ones = _whiten(jnp.ones_like(sigma_s) if offset_rows is None else offset_rows, white)
     if t_mat.shape[1] == 0:
         return white, jnp.zeros((len(sigma_s), 0)), jnp.zeros((0, 0)), (ones, jnp.zeros(0))
     tw = _whiten(t_mat, white)
@@ -266,6 +293,8 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
         cache[key] = shared
         return shared
     design, resid = design_matrix_fn(model, free, with_offset)
+    if model.structure.wideband:
+        design, resid = _with_dm_rows(model, free, with_offset, design, resid)
 
     def step(x, factor, data):
         white, q_top, q_bot, p_offset = factor
@@ -328,6 +357,8 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     """Fit the free parameters (default: the .par's) by WLS, or GLS when ``noise`` has correlated parts.
 
     TOA errors: ``sigma_us`` if given, else the .tim's scaled by the noise model's EFAC/EQUAD (if any).
+    Wideband TOAs (``-pp_dm``): their DM residuals join the TOA residuals in one GLS (PINT's WidebandTOAFitter),
+    with the ``-pp_dme`` errors scaled by DMEFAC/DMEQUAD; chi2 and dof count both.
     """
     free = tuple(model.free if free is None else free)
     unknown = [n for n in free if n not in model.names]
@@ -338,15 +369,17 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     raw, epoch, ecorr_var, basis, weights = fitter_noise(noise, model.toas.error_us)
     if sigma_us is not None:
         raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
+    n_toa = len(raw)
+    raw, epoch, basis, offset_rows = with_wideband_rows(model, noise, raw, epoch, len(ecorr_var), basis)
     gls = noise is not None and noise.correlated
     names = free + ((OFFSET,) if with_offset else ())
     step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, gls)
-    factor = _noise_factor_cached(model, raw, epoch, ecorr_var, basis, weights)
+    factor = _noise_factor_cached(model, raw, epoch, ecorr_var, basis, weights, offset_rows)
     # x stays a host array (numpy arithmetic between steps: no small JAX programs), passed the same way each call.
     x = np.zeros(len(names))
     r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
     r0, chi2_prefit = np.asarray(r), float(chi2)  # the first step is taken at the .par's values
-    wrms_pre = _wrms_us(r0, raw)
+    wrms_pre = _wrms_us(r0[:n_toa], raw[:n_toa])
     dropped = _report_degenerate(names, np.asarray(s), np.asarray(vt), np.asarray(keep))
     converged, iterations = False, 0
     for iterations in range(1, max_iter + 1):
@@ -371,9 +404,11 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     _check_finite_fit(model, names, x, r, float(chi2))
     chi2_of = lambda xs: np.asarray(chi2_many(np.asarray(xs), factor, model.data))  # noqa: E731
     check = _quadratic_check(chi2_of, np.asarray(x), cov, names, float(chi2)) if converged else {}
+    rt, st = r[:n_toa], raw[:n_toa]
+    wb = {} if len(r) == n_toa else {"dm_residuals_pc_cm3": r[n_toa:], "dm_sigma_pc_cm3": raw[n_toa:]}
     return FitResult(names, np.asarray(x), np.sqrt(np.abs(np.diag(cov))), cov, float(chi2), chi2_prefit,
-                     len(r) - len(names), wrms_pre, _wrms_us(r, raw), iterations, converged, r, r / raw, dropped,
-                     check)
+                     len(r) - len(names), wrms_pre, _wrms_us(rt, st), iterations, converged, rt, rt / st, dropped,
+                     check, **wb)
 
 
 def _check_enough_toas(model, names: tuple[str, ...]) -> None:

@@ -4,12 +4,14 @@ All delays use the barycentric radio frequency f_bary = f_topo (1 - v_obs . n / 
 and PINT do, and the conventional constant 1/2.41e-4 s MHz^2 cm^3/pc.  TOAs at infinite
 frequency get no dispersive delay.
 
+Wideband TOAs carry a DM measurement each (``-pp_dm``, error ``-pp_dme``, pc cm^-3; :func:`wideband_data`);
+their DM residuals (``timing_model.dm_residuals_pc_cm3``) compare them with the same model DM the delays use.
+
 DMJUMP (flag-selected DM offsets) follows PINT's ``DispersionJump``: it offsets only the *model DM*
-that wideband DM measurements (``-pp_dm``) are compared with, DM - DMJUMP on the TOAs it selects
+that wideband DM measurements are compared with, DM - DMJUMP on the TOAs it selects
 (:func:`dm_jump_offsets`), and never the TOAs' dispersion delay (PINT's d delay / d DMJUMP is
-zero).  jugbayes does not fit wideband DM measurements yet, so a .par's DMJUMPs change nothing in
-TOA residuals; one marked free is held fixed with a warning (:func:`check_dm_jumps`).  For a DM
-offset that does delay narrowband TOAs PINT has FDJUMPDM (not implemented here).
+zero).  DMJUMPs are held at their .par values (one marked free: a warning, :func:`check_dm_jumps`).
+For a DM offset that does delay narrowband TOAs PINT has FDJUMPDM (not implemented here).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.constants import AU_M, C_M_S, DM_CONST_S_MHZ2, PC_M
+from jugbayes.errors import InputError
 from jugbayes.model.astrometry import dot3
 from jugbayes.model.selectors import toa_mask
 
@@ -156,10 +159,45 @@ def dm_jump_offsets(par, toas) -> np.ndarray:
     return out
 
 
+def _flag_float(toas, i: int, flag: str) -> float:
+    """TOA i's ``-flag`` value as a float; a clean FILE:LINE error when it is missing or not a number."""
+    text = toas.flags[i].get(flag)
+    path, line = toas.files[toas.file_index[i]], int(toas.line[i])
+    if text is None:
+        raise InputError(path, line, "wideband TOA: -pp_dm without -pp_dme (every -pp_dm needs its error)"
+                         if flag == "pp_dme" else f"-{flag} missing")
+    try:
+        return float(text.replace("D", "e").replace("d", "e"))
+    except ValueError:
+        raise InputError(path, line, f"-{flag} {text!r} is not a number") from None
+
+
+def wideband_data(toas, d: dict) -> bool:
+    """Put the TOAs' wideband DMs into ``d`` (``wb_index``: the TOAs with ``-pp_dm``; ``wb_dm_pc_cm3``,
+    ``wb_dme_pc_cm3``); whether there are any.  A ``-pp_dme`` without ``-pp_dm``, or an error <= 0: an error."""
+    index = []
+    for i, flags in enumerate(toas.flags):
+        if "pp_dm" in flags:
+            index.append(i)
+        elif "pp_dme" in flags:
+            raise InputError(toas.files[toas.file_index[i]], int(toas.line[i]), "-pp_dme without -pp_dm")
+    if not index:
+        return False
+    dm = np.array([_flag_float(toas, i, "pp_dm") for i in index])
+    dme = np.array([_flag_float(toas, i, "pp_dme") for i in index])
+    bad = np.nonzero(~(dme > 0))[0]
+    if len(bad):
+        i = index[bad[0]]
+        raise InputError(toas.files[toas.file_index[i]], int(toas.line[i]),
+                         f"-pp_dme {toas.flags[i]['pp_dme']} must be > 0")
+    d["wb_index"], d["wb_dm_pc_cm3"], d["wb_dme_pc_cm3"] = np.array(index, dtype=np.int32), dm, dme
+    return True
+
+
 def check_dm_jumps(par) -> None:
     """Warn once for DMJUMPs with a fit flag: they only move wideband DMs, so they stay at their values."""
     free = [f"{p.name} ({' '.join(p.selector)})" for p in par.masked("DMJUMP") if p.fit]
     if free:
-        warnings.warn(f"{par.path}: {', '.join(free)} marked free, but a DMJUMP changes only wideband DM "
-                      "measurements, not TOA residuals (as in PINT): held at the .par value", DMJumpWarning,
+        warnings.warn(f"{par.path}: {', '.join(free)} marked free; DMJUMPs are not fitted yet (they change only "
+                      "wideband DM residuals, not TOA residuals, as in PINT): held at the .par value", DMJumpWarning,
                       stacklevel=3)

@@ -12,6 +12,9 @@ Conventions as TEMPO2, TempoNest, PINT and enterprise write them:
   P(f) = A^2/(12 pi^2) f_yr^(gamma-3) f^(-gamma), f_yr = 1/Julian year, A = 10^TNRedAmp,
   gamma = TNRedGam; or TEMPO's RNAMP/RNIDX, A = RNAMP (2 pi sqrt 3)/(86400 * 365.24 * 1e6),
   gamma = -RNIDX.  (TNRed* win when both are given, as in PINT.)
+- Wideband DM errors (``-pp_dme``, pc cm^-3): DMEQUAD (pc cm^-3) in quadrature, then DMEFAC, per
+  selector, sigma_dm = DMEFAC * sqrt(sigma^2 + DMEQUAD^2) (PINT's ScaleDmError); the DM measurements'
+  noise is white and independent of the TOAs' (:func:`wideband_sigma_pc_cm3`).
 - DM noise (TNDMAmp/TNDMGam/TNDMC, default 30 frequencies): the same power law and frequencies,
   with each TOA's row of the basis scaled by (1400 MHz / f)^2, f its radio frequency in the SSB
   frame, so the amplitude is that of the delay at 1400 MHz (PINT's PLDMNoise, enterprise).
@@ -22,6 +25,7 @@ sampler varies them with :func:`noise_loglike`, ordered as :func:`noise_paramete
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -43,7 +47,7 @@ DM_NOISE_REF_MHZ = 1400.0
 DEFAULT_N_FREQ = 30
 _RNAMP_FACTOR = (86400.0 * 365.24 * 1e6) / (2.0 * np.pi * np.sqrt(3.0))
 # Parts of PINT's/TEMPO2's noise models not implemented: refused rather than silently ignored.
-UNSUPPORTED = ("DMEFAC", "DMEQUAD", "TNREDFLOG", "TNREDFLOG_FACTOR", "TNREDTSPAN", "TNDMFLOG",
+UNSUPPORTED = ("TNREDFLOG", "TNREDFLOG_FACTOR", "TNREDTSPAN", "TNDMFLOG",
                "TNDMFLOG_FACTOR", "TNDMTSPAN", "TNCHROMAMP", "TNCHROMGAM", "TNCHROMC", "TNSWAMP", "TNSWGAM",
                "TNSWC")
 # Default prior ranges for sampled noise parameters (enterprise's conventions).
@@ -83,6 +87,7 @@ class NoiseModel:
     labels: dict = field(default_factory=dict)  # "efac"/"equad"/"ecorr" -> readable names
     red: PowerLaw | None = None
     dm: PowerLaw | None = None
+    wb_sigma_pc_cm3: np.ndarray | None = None  # wideband DM errors after DMEFAC/DMEQUAD (None: no wideband DMs)
 
     def __post_init__(self):
         n = self.efac_mask.shape[0]
@@ -305,10 +310,30 @@ def _label(p, family: str) -> str:
     return " ".join((family, *p.selector))
 
 
-def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None = None) -> NoiseModel:
+class DMNoiseWarning(UserWarning):
+    """DMEFAC/DMEQUAD given for TOAs without wideband DMs: they change nothing."""
+
+
+def wideband_sigma_pc_cm3(par, toas, wideband) -> np.ndarray | None:
+    """The wideband DM errors (``wideband``: (TOA indices, -pp_dme values), or None) with the .par's DMEQUADs
+    added in quadrature, then its DMEFACs applied (the TOA errors' algebra, :func:`scaled_sigma_s`)."""
+    efacs, equads = par.masked("DMEFAC"), par.masked("DMEQUAD")
+    if wideband is None:
+        if efacs or equads:
+            warnings.warn(f"{par.path}: DMEFAC/DMEQUAD scale wideband DM errors, but no TOA has -pp_dm: ignored",
+                          DMNoiseWarning, stacklevel=3)
+        return None
+    index, dme = (np.asarray(a) for a in wideband)
+    return scaled_sigma_s(np.asarray(dme, dtype=np.float64), _masks(equads, toas)[index],
+                          np.array([p.as_float() for p in equads]), _masks(efacs, toas)[index],
+                          np.array([p.as_float() for p in efacs]))
+
+
+def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None = None, wideband=None) -> NoiseModel:
     """The .par's noise model over ``toas`` (TOA rows only); ``tdb_s`` their TDBs in seconds.
 
     ``freq_bary_mhz``: the TOAs' radio frequencies in the SSB frame, needed only for DM noise.
+    ``wideband``: (indices of the TOAs with -pp_dm, their -pp_dme errors), or None.
     """
     n = len(toas)
     _refuse_unsupported(par)
@@ -354,7 +379,8 @@ def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None =
                       ecorr_weight_s2=ecorr_s[ecorr_param] ** 2, red_basis=red_basis, red_weight_s2=red_weights,
                       names=names, dm_basis=dm_basis, dm_weight_s2=dm_weights,
                       toa_error_s=np.asarray(toas.error_us, dtype=np.float64) * 1e-6, ecorr_s=ecorr_s,
-                      ecorr_param=ecorr_param, labels=labels, red=red, dm=dm)
+                      ecorr_param=ecorr_param, labels=labels, red=red, dm=dm,
+                      wb_sigma_pc_cm3=wideband_sigma_pc_cm3(par, toas, wideband))
 
 
 def barycentric_freq_mhz(model) -> np.ndarray:
@@ -370,7 +396,8 @@ def barycentric_freq_mhz(model) -> np.ndarray:
 def noise_for_model(model) -> NoiseModel:
     """The noise model of a built timing model's .par over its TOAs (not the TZR reference row)."""
     freq = barycentric_freq_mhz(model) if model.par.get("TNDMAMP") is not None else None
-    return build_noise(model.par, model.toas, model.prep.tdb.as_float()[:-1] * SECONDS_PER_DAY, freq)
+    wideband = (model.data["wb_index"], model.data["wb_dme_pc_cm3"]) if model.structure.wideband else None
+    return build_noise(model.par, model.toas, model.prep.tdb.as_float()[:-1] * SECONDS_PER_DAY, freq, wideband)
 
 
 def fitter_noise(noise: NoiseModel | None, error_us):
@@ -387,6 +414,18 @@ def fitter_noise(noise: NoiseModel | None, error_us):
     if noise.ecorr_disjoint:
         return sigma, noise.ecorr_epoch(), noise.ecorr_weight_s2, noise.fourier_basis(), noise.fourier_weights_s2()
     return sigma, np.zeros(n, dtype=np.int64), np.zeros(0), noise.basis(), noise.weights_s2()
+
+
+def with_wideband_rows(model, noise: NoiseModel | None, sigma_s, epoch, n_epochs: int, basis):
+    """:func:`fitter_noise`'s sigma, epochs and basis with a row appended per wideband DM measurement (sigma
+    the DMEFAC/DMEQUAD-scaled -pp_dme, in no ECORR epoch, a zero basis row: white and independent of the TOAs),
+    and the rows the phase offset moves (1 for TOAs, 0 for DMs).  Unchanged (offset on all rows) without."""
+    if not model.structure.wideband:
+        return sigma_s, epoch, basis, np.ones(len(sigma_s))
+    wb = noise.wb_sigma_pc_cm3 if noise is not None else np.asarray(model.data["wb_dme_pc_cm3"])
+    k = len(wb)
+    return (np.concatenate([sigma_s, wb]), np.concatenate([epoch, np.full(k, n_epochs, dtype=epoch.dtype)]),
+            np.vstack([basis, np.zeros((k, basis.shape[1]))]), np.concatenate([np.ones(len(sigma_s)), np.zeros(k)]))
 
 
 def toa_sigma_and_basis(noise: NoiseModel | None, error_us, sigma_only: bool = False):

@@ -74,6 +74,7 @@ class Structure:
     fdjump_log: bool = False  # FDJUMPLOG Y: polynomials in log-frequency
     troposphere: bool = False  # CORRECT_TROPOSPHERE Y
     pulse_numbers: bool = False  # residuals against the .tim's -pn pulse numbers, not the nearest pulse
+    wideband: bool = False  # TOAs carry wideband DM measurements (-pp_dm, -pp_dme)
 
 
 @dataclass
@@ -147,23 +148,11 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
     delays["shapiro"] = shapiro * d["shapiro_rows"]
     f_bary = dispersion.barycentric_freq_mhz(d["freq_mhz"], d["ssb_obs_vel_c"], n_hat)
     inv_f2 = dispersion.inverse_freq_sq(f_bary)
-    if s.solar_wind and "swp" in d:  # SWM 1: a power law of index SWP (held fixed)
-        geometry_pc = dispersion.solar_wind_power_law_geometry_pc(d["obs_sun_pos_ls"], n_hat, d["swp"])
-        delays["solar_wind"] = dispersion.dispersion_delay_s(p("NE_SW") * geometry_pc, inv_f2)
-    elif s.solar_wind:
-        geometry_pc = dispersion.solar_wind_geometry_pc(d["obs_sun_pos_ls"], n_hat)
-        delays["solar_wind"] = dispersion.dispersion_delay_s(p("NE_SW") * geometry_pc, inv_f2)
-    if s.n_swx:  # PINT's SWX: each range's DM scaled by 0 at opposition to 1 at conjunction
-        shape = dispersion.swx_geometry_pc(d["obs_sun_pos_ls"], n_hat, d["swx_p_row"], d["swx_theta0_rad"])
-        swx_dm = (d["swx_mask"] @ jnp.stack([p(f"SWXDM_{i}") for i in d["swx_names"].value])) * shape
-        delays["solar_wind_x"] = dispersion.dispersion_delay_s(swx_dm, inv_f2)
-    dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
-    if s.n_dmx:
-        dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
-        if "dmx_index" in d:
-            dm = dm + jnp.concatenate([dmx, jnp.zeros(1)])[d["dmx_index"]]
-        else:
-            dm = dm + d["dmx_mask"] @ dmx
+    dm_parts = model_dm_pc_cm3(s, params, d, n_hat)
+    for name in ("solar_wind", "solar_wind_x"):  # SWX: each range's DM scaled by 0 at opposition to 1 at conjunction
+        if name in dm_parts:
+            delays[name] = dispersion.dispersion_delay_s(dm_parts[name], inv_f2)
+    dm = dm_parts["dispersion"]
     delays["dispersion"] = dispersion.dispersion_delay_s(dm, inv_f2)
     if extra_delay_s is not None:
         delays["dispersion"] = delays["dispersion"] + extra_delay_s
@@ -185,7 +174,7 @@ def delays_s(s: Structure, params: dict, d: dict, extra_delay_s=None) -> tuple[d
             delays["binary"] = DELAY_FUNCTIONS[s.binary](dt, values)
     if s.n_fd:
         delays["fd"] = dispersion.fd_delay_s(f_bary, [p(f"FD{i}") for i in range(1, s.n_fd + 1)])
-    _chromatic_delays(s, p, d, delays, f_bary, inv_f2)
+    _chromatic_delays(s, p, d, delays, f_bary, inv_f2, dm_parts.get("dmwavex"))
     return delays, f_bary
 
 
@@ -196,7 +185,7 @@ def _wave_x(kind: str, n: int, p, d, t_d):
                               jnp.stack([p(f"{kind}COS_{i}") for i in idx]))
 
 
-def _chromatic_delays(s: Structure, p, d: dict, delays: dict, f_bary, inv_f2) -> None:
+def _chromatic_delays(s: Structure, p, d: dict, delays: dict, f_bary, inv_f2, dmwavex_dm) -> None:
     """WaveX, DMWaveX, FDJUMP and chromatic (CM, CMX, CMWaveX) delays, after the binary as in PINT's component
     order (WaveX first: the others are appended after it)."""
     n_wx, n_dmwx, n_cmwx = s.n_waves
@@ -204,7 +193,7 @@ def _chromatic_delays(s: Structure, p, d: dict, delays: dict, f_bary, inv_f2) ->
         t_d = d["wx_dt0_d"] - sum(delays.values()) / SECONDS_PER_DAY
         delays["wavex"] = _wave_x("WX", n_wx, p, d, t_d)
     if n_dmwx:
-        delays["dmwavex"] = dispersion.dispersion_delay_s(_wave_x("DMWX", n_dmwx, p, d, d["dmwx_dt0_d"]), inv_f2)
+        delays["dmwavex"] = dispersion.dispersion_delay_s(dmwavex_dm, inv_f2)
     if s.fdjumps:
         coeffs = jnp.stack([p(name) for name in s.fdjumps])
         delays["fdjump"] = dispersion.fdjump_delay_s(f_bary, d["fdjump_mask"], d["fdjump_power"], coeffs,
@@ -216,6 +205,39 @@ def _chromatic_delays(s: Structure, p, d: dict, delays: dict, f_bary, inv_f2) ->
         if n_cmwx:
             cm = cm + _wave_x("CMWX", n_cmwx, p, d, d["cmwx_dt0_d"])
         delays["chromatic"] = chromatic.chromatic_delay_s(cm, f_bary, d["chromatic_index"])
+
+
+def model_dm_pc_cm3(s: Structure, params: dict, d: dict, n_hat) -> dict:
+    """The DM (pc cm^-3) per row of each part the dispersion delays use, by delay name: "dispersion" (DM series
+    + DMX), and where the model has them "solar_wind" (NE_SW), "solar_wind_x" (SWX) and "dmwavex".  Their sum is
+    the model DM that wideband DM measurements are compared with (PINT's total_dm)."""
+    p = lambda name: d["ref"][name] + params[name]  # noqa: E731
+    dm = dispersion.dm_series(d["dt_dmepoch_yr"], [p(f"DM{k}" if k else "DM") for k in range(s.n_dm)])
+    if s.n_dmx:
+        dmx = jnp.stack([p(f"DMX_{i}") for i in d["dmx_names"].value])
+        if "dmx_index" in d:
+            dm = dm + jnp.concatenate([dmx, jnp.zeros(1)])[d["dmx_index"]]
+        else:
+            dm = dm + d["dmx_mask"] @ dmx
+    parts = {"dispersion": dm}
+    if s.solar_wind and "swp" in d:  # SWM 1: a power law of index SWP (held fixed)
+        parts["solar_wind"] = p("NE_SW") * dispersion.solar_wind_power_law_geometry_pc(d["obs_sun_pos_ls"], n_hat,
+                                                                                       d["swp"])
+    elif s.solar_wind:
+        parts["solar_wind"] = p("NE_SW") * dispersion.solar_wind_geometry_pc(d["obs_sun_pos_ls"], n_hat)
+    if s.n_swx:
+        shape = dispersion.swx_geometry_pc(d["obs_sun_pos_ls"], n_hat, d["swx_p_row"], d["swx_theta0_rad"])
+        parts["solar_wind_x"] = (d["swx_mask"] @ jnp.stack([p(f"SWXDM_{i}") for i in d["swx_names"].value])) * shape
+    if s.n_waves[1]:
+        parts["dmwavex"] = _wave_x("DMWX", s.n_waves[1], p, d, d["dmwx_dt0_d"])
+    return parts
+
+
+def dm_residuals_pc_cm3(s: Structure, params: dict, d: dict) -> jnp.ndarray:
+    """Wideband DM residuals (pc cm^-3), one per TOA with ``-pp_dm`` (``d["wb_index"]``): the measured DM less
+    the model DM (the sum of :func:`model_dm_pc_cm3`, plus the DMJUMP offsets), as PINT's WidebandDMResiduals."""
+    dm = sum(model_dm_pc_cm3(s, params, d, _direction(s, params, d)).values())
+    return d["wb_dm_pc_cm3"] - (dm[d["wb_index"]] + d["wb_dmjump_pc_cm3"])
 
 
 def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
@@ -260,6 +282,8 @@ def _residuals(s: Structure, params: dict, d: dict, extra_delay_s=None) -> dict:
     f_spin = sum((f_ref[k] + df[k]) * dt0**k / factorial(k) for k in range(s.n_f))
     out = {"phase": phase_resid, "time_s": phase_resid / f_spin, "spin_freq_hz": f_spin, "total_delay_s": total[:-1]}
     out.update({f"delay_{k}_s": v[:-1] for k, v in delays.items()})
+    if s.wideband:
+        out["dm_resid_pc_cm3"] = dm_residuals_pc_cm3(s, params, d)
     return out
 
 
@@ -590,6 +614,9 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
         d["swp"] = jax.device_put(np.float64(swp))
     n_swx = _swx_segments(par, astro, all_toas, d, add)
     fdjumps, fdjump_log = _fdjumps(par, all_toas, d, add)
+    wideband = dispersion.wideband_data(toas, d)  # -pp_dm/-pp_dme: the wb_* arrays
+    if wideband:
+        d["wb_dmjump_pc_cm3"] = dispersion.dm_jump_offsets(par, toas)[d["wb_index"]]
     dispersion.check_dm_jumps(par)  # DMJUMP: wideband DM only, no TOA delay (as PINT)
     n_fd = max((int(n[2:]) for n in par.params if n.startswith("FD") and n[2:].isdigit()), default=0)
     for i in range(1, n_fd + 1):
@@ -655,7 +682,7 @@ def build_model(par: ParFile, toas: TOAs, *, prep: PreparedTOAs | None = None, *
                           n_cm=n_cm, n_cmx=n_cmx, n_waves=n_waves, n_swx=n_swx, fdjumps=fdjumps,
                           fdjump_log=fdjump_log,
                           troposphere=use_troposphere,
-                          pulse_numbers=pulse_numbers is not None)
+                          pulse_numbers=pulse_numbers is not None, wideband=wideband)
     names = tuple(ref)
     free = tuple(n for n in names if (par.get(n) is not None and par.get(n).fit))
     return TimingModel(par, prep, structure, names, units, ref, free, d, binary_values, toas)

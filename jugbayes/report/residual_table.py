@@ -58,14 +58,46 @@ def summary(resid_s: np.ndarray, error_us: np.ndarray) -> dict:
     return {"ntoas": int(len(resid_s)), "wrms_us": wrms_us, "chi2": float(np.sum((resid_s / sigma_s) ** 2))}
 
 
-def format_residual_table(toas, resid_s: np.ndarray, phase: np.ndarray, delays: dict[str, np.ndarray]) -> str:
+DM_COLUMNS = ("dm_pc_cm3", "dm_error_pc_cm3", "model_dm_pc_cm3", "dm_residual_pc_cm3")
+
+
+def wideband_columns(model, dm_resid_pc_cm3, dm_sigma_pc_cm3) -> dict[str, np.ndarray]:
+    """The DM_COLUMNS per TOA (NaN where a TOA has no -pp_dm): measured DM, its DMEFAC/DMEQUAD-scaled error,
+    the model DM (with DMJUMP) and the residual, as PINT's WidebandDMResiduals (no mean removed)."""
+    n, index = len(model.toas), np.asarray(model.data["wb_index"])
+    measured = np.asarray(model.data["wb_dm_pc_cm3"])
+    values = (measured, dm_sigma_pc_cm3, measured - dm_resid_pc_cm3, dm_resid_pc_cm3)
+    out = {}
+    for name, v in zip(DM_COLUMNS, values):
+        out[name] = np.full(n, np.nan)
+        out[name][index] = v
+    return out
+
+
+def dm_summary(dm_resid_pc_cm3: np.ndarray, sigma_pc_cm3: np.ndarray) -> dict:
+    """Weighted rms and chi-square of the wideband DM residuals."""
+    w = 1.0 / np.asarray(sigma_pc_cm3, dtype=float) ** 2
+    wmean = np.sum(w * dm_resid_pc_cm3) / np.sum(w)
+    return {"n_dm": int(len(w)), "dm_wrms_pc_cm3": float(np.sqrt(np.sum(w * (dm_resid_pc_cm3 - wmean) ** 2) / np.sum(w))),
+            "dm_chi2": float(np.sum(w * dm_resid_pc_cm3**2))}
+
+
+def _cell(v: float) -> str:
+    return "" if np.isnan(v) else repr(float(v))
+
+
+def format_residual_table(toas, resid_s: np.ndarray, phase: np.ndarray, delays: dict[str, np.ndarray],
+                          dm_columns: dict[str, np.ndarray] | None = None) -> str:
+    """CSV: one row per TOA; ``dm_columns`` (:func:`wideband_columns`) add DM_COLUMNS, empty where no -pp_dm."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     names = sorted(delays)
-    writer.writerow(["index", "mjd_utc", "freq_mhz", "error_us", "residual_s", "phase_residual", *names])
+    dm_columns = dm_columns or {}
+    writer.writerow(["index", "mjd_utc", "freq_mhz", "error_us", "residual_s", "phase_residual", *names, *dm_columns])
     for i in range(len(resid_s)):
         writer.writerow([i, toas.mjd_text[i], repr(float(toas.freq_mhz[i])), repr(float(toas.error_us[i])),
-                         repr(float(resid_s[i])), repr(float(phase[i])), *(repr(float(delays[k][i])) for k in names)])
+                         repr(float(resid_s[i])), repr(float(phase[i])), *(repr(float(delays[k][i])) for k in names),
+                         *(_cell(v[i]) for v in dm_columns.values())])
     return out.getvalue()
 
 

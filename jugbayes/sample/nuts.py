@@ -328,6 +328,9 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     it (validation studies); otherwise as constants, which XLA folds: B1855+09 9yv1 with the noise fixed, 5.2 ms
     against 9.1 ms per leapfrog step (one pinned core).
     """
+    if model.structure.wideband:
+        raise JugbayesError("wideband TOAs (-pp_dm): the posterior does not use the DM measurements yet; "
+                            "fit them with --method wls (the joint TOA + DM GLS)")
     from jugbayes.processes import usable_cores
 
     kw = dict(warmup=warmup, samples=samples, seed=seed, prior_sigmas=prior_sigmas, config=config,

@@ -15,7 +15,7 @@ from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, ROOT
 from jugbayes.errors import InputError
 from jugbayes.fit.wls import fit_wls
 from jugbayes.io import read_par, read_tim
-from jugbayes.model.noise import (build_noise, gls_chi2, grouped_forms, grouped_gram, noise_chi2_logdet,
+from jugbayes.model.noise import (DMNoiseWarning, build_noise, gls_chi2, grouped_forms, grouped_gram, noise_chi2_logdet,
                                   noise_factor, noise_for_model, noise_forms, noise_loglike, noise_parameters,
                                   offset_marginal_factor, toa_sigma_and_basis)
 from jugbayes.model.timing_model import build_model
@@ -128,7 +128,6 @@ def test_dm_noise_is_larger_at_low_frequency(small):
     ("TNREDAMP -13\nTNREDGAM 3\nTNREDTSPAN 10\n", "does not implement yet: TNREDTSPAN"),
     ("TNDMAMP -13\nTNDMGAM 3\nTNDMFLOG 4\n", "does not implement yet: TNDMFLOG"),
     ("TNDMAMP -13\nTNDMGAM 3\nTNDMC 0\n", "TNDMC must be at least 1"),
-    ("DMEFAC -f Rcvr1_2_GUPPI 1.1\n", "does not implement yet: DMEFAC"),
 ])
 def test_incomplete_or_unsupported_noise_is_refused(small, tmp_path, extra, problem):
     model, _ = small
@@ -137,6 +136,16 @@ def test_incomplete_or_unsupported_noise_is_refused(small, tmp_path, extra, prob
     with pytest.raises(InputError, match=problem) as err:
         build_noise(par, model.toas, tdb_s, np.asarray(model.toas.freq_mhz))
     assert "bad.par" in str(err.value)
+
+
+def test_dm_error_scaling_without_wideband_dms_warns(small, tmp_path):
+    """DMEFAC/DMEQUAD scale only -pp_dme errors: for narrowband TOAs a warning, nothing else changes."""
+    model, _ = small
+    par = _write_par(tmp_path / "dmefac.par", (EXAMPLE / "isolated_msp.par").read_text() + "DMEFAC -f Rcvr1_2_GUPPI 1.1\n")
+    tdb_s = model.prep.tdb.as_float()[:-1] * 86400.0
+    with pytest.warns(DMNoiseWarning, match="no TOA has -pp_dm"):
+        noise = build_noise(par, model.toas, tdb_s, np.asarray(model.toas.freq_mhz))
+    assert noise.wb_sigma_pc_cm3 is None
 
 
 # ---------------------------------------------------------------- sampled noise parameters
