@@ -72,6 +72,7 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    par = _with_noise_dict(args, par, toas)
     model = build_model(par, toas, **_time_transfer_kw(args))
     result = {k: np.asarray(v) for k, v in model.residuals().items()}
     sigma_us, weights = mean_weights_sigma_us(model)
@@ -94,6 +95,25 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
         plot_residuals(toas, resid, args.plot, title=f"{par.pulsar or Path(args.par).stem}: {line}")
     return 0
+
+
+def _with_noise_dict(args, par, toas):
+    """``par`` with --noise-dict's values for this pulsar (each change said on stderr), or ``par`` itself."""
+    if not args.noise_dict:
+        return par
+    from jugbayes.io.noise_dict import apply_noise_dict, read_noise_dict
+
+    par, changes = apply_noise_dict(par, read_noise_dict(args.noise_dict), toas, path=args.noise_dict)
+    print(f"noise from {args.noise_dict}: " + ("; ".join(changes) or "nothing for this pulsar"), file=sys.stderr)
+    return par
+
+
+def _write_noise_dict(path, par, values=None, protect=()) -> None:
+    from jugbayes.io.noise_dict import noise_dict, write_noise_dict
+
+    nd = noise_dict(par, values)
+    write_noise_dict(nd, path, protect=protect)
+    print(f"wrote {path} ({len(nd)} noise values, enterprise names{'; posterior medians' if values else ''})")
 
 
 def _free_list(model, args) -> tuple[str, ...]:
@@ -131,6 +151,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         refuse_overwrite(args.out_par, (args.par, args.tim))  # before the fit, not after it
     par = read_par(args.par)
     toas = read_tim(args.tim)
+    par = _with_noise_dict(args, par, toas)
     model = build_model(par, toas, **_time_transfer_kw(args))
     from jugbayes.model.noise import noise_for_model
 
@@ -175,6 +196,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         }
         Path(args.summary).write_text(json.dumps(summary, indent=1))
         print(f"wrote {args.summary}")
+    if args.write_noise_dict and args.method == "wls":
+        _write_noise_dict(args.write_noise_dict, par, protect=(args.par, args.tim, args.noise_dict))
     if args.method == "nuts":
         _run_nuts(args, model, result, noise)
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
@@ -238,6 +261,15 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
                                command="fit --method nuts: posterior medians and sds")
     write_par(posterior_par, outdir / "posterior.par", protect=tuple(model.toas.files))
     print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
+    if getattr(args, "write_noise_dict", None):
+        from jugbayes.report.posterior import posterior_medians
+
+        _write_noise_dict(args.write_noise_dict, model.par, posterior_medians(idata),
+                          protect=(model.par.path, *model.toas.files, getattr(args, "noise_dict", None)))
+    if getattr(args, "write_chain", None):
+        from jugbayes.report.ptmcmc import write_ptmcmc_chain
+
+        print(f"wrote {', '.join(map(str, write_ptmcmc_chain(idata, model.par, args.write_chain)))} (PTMCMC layout)")
     if args.plot:
         from jugbayes.report.corner import corner_plot
 
@@ -342,6 +374,12 @@ def _add_time_transfer_options(p: argparse.ArgumentParser) -> None:
                    help="GPS -> UTC clock file (default gps2utc.clk, as PINT; TEMPO2's series is gps2utc_tempo2.clk)")
 
 
+def _add_noise_dict_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--noise-dict", metavar="FILE.json", help="set EFAC/EQUAD/ECORR and red/DM noise from an "
+                   "enterprise noise dictionary (\"<PSR>_<backend>_efac\", ..._log10_t2equad, ..._log10_ecorr, "
+                   "<PSR>_red_noise_log10_A, ...); backends are the TOAs' -f (or other flag) values")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jugbayes",
@@ -395,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here (default: stdout)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw residuals against MJD")
+    _add_noise_dict_option(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--wmean", dest="mean_mode", action="store_const", const="wmean",
                    help="remove the weighted mean (default): as PINT, in turns from the first TOA's nearest "
@@ -442,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
                    "posterior with the WLS 1- and 2-sigma ellipses (the residuals then go to DIR/residuals.png)")
+    _add_noise_dict_option(p)
+    p.add_argument("--write-noise-dict", metavar="OUT.json", help="write the noise values in enterprise's names "
+                   "(wls: the .par's, after --noise-dict; nuts: posterior medians of sampled ones)")
+    p.add_argument("--write-chain", metavar="DIR", help="nuts: also write DIR/chain_1.txt and DIR/pars.txt as "
+                   "PTMCMCSampler does, for la_forge (all draws are post-warm-up: load with burn=0)")
     p.add_argument("--parenthesis", action="store_true",
                    help="print post-fit values as value(uncertainty) in the last two digits, e.g. 1.0145(17)")
     p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")

@@ -215,6 +215,12 @@ def absolute_posterior(idata):
     return idata[ABSOLUTE_GROUP]
 
 
+def posterior_medians(idata) -> dict[str, float]:
+    """Each posterior variable's median as an absolute value (float64), by variable name."""
+    post = idata[ABSOLUTE_GROUP] if ABSOLUTE_GROUP in idata.groups() else idata.posterior
+    return {str(n): float(np.median(post[n].values)) for n in post.data_vars}
+
+
 def _add_marginalized(idata, model, result, fit) -> None:
     """Group ``marginalized``: each draw's conditional mean of the analytically marginalised parameters, as
     offsets from the WLS value in .par units; their conditional covariance (same units) in its attrs."""
