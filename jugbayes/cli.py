@@ -237,7 +237,8 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
     from jugbayes.report.posterior import warnings as posterior_warnings
 
     config = getattr(args, "config", None)
-    idata = inference_data(model, result, fit, config=Path(config).read_text() if config else None, noise=noise)
+    idata = inference_data(model, result, fit, config=Path(config).read_text() if config else None, noise=noise,
+                           log_likelihood=True)
     idata.to_netcdf(outdir / "posterior.nc")
     table = summary_table(idata)
     (outdir / "summary.csv").write_text(table.to_csv())
