@@ -107,15 +107,17 @@ class Pulsar:
         return corner_plot(self._sampled(), names=names, path=path)
 
     def plot(self, path: str | os.PathLike):
-        """Pre- and post-fit residuals against MJD into ``path`` (PNG), as ``jugbayes fit --plot``.
+        """Pre- and post-fit residuals (against MJD, orbital phase, frequency) into ``path``, as ``fit --plot``.
 
         >>> psr.plot("residuals.png")
         """
-        from jugbayes.report.plots import plot_prefit_postfit
+        from jugbayes.model.noise import toa_sigma_and_basis
+        from jugbayes.report.plots import orbital_phase, plot_residual_panels
 
-        fit = self._fitted()
-        plot_prefit_postfit(self.toas, np.asarray(self.model.residuals()["time_s"]), fit.residuals_s, path,
-                            title=self.par.pulsar or "")
+        panels = {"pre-fit": np.asarray(self.model.residuals()["time_s"]), "post-fit": self._fitted().residuals_s}
+        sigma_us = toa_sigma_and_basis(self.noise, self.toas.error_us, sigma_only=True)[0] * 1e6
+        return plot_residual_panels(self.toas, panels, sigma_us, path, title=self.par.pulsar or "",
+                                    phase=orbital_phase(self.model))
 
     def noise_dict(self) -> dict:
         """The noise values in enterprise's names: posterior medians of sampled ones, else the .par's.

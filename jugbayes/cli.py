@@ -91,9 +91,7 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         print(line, file=sys.stderr)
     if args.plot:
-        from jugbayes.report.plots import plot_residuals
-
-        plot_residuals(toas, resid, args.plot, title=f"{par.pulsar or Path(args.par).stem}: {line}")
+        _plot_residuals(model, {"pre-fit": resid}, args.plot, f"{par.pulsar or Path(args.par).stem}: {line}")
     return 0
 
 
@@ -201,12 +199,20 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.method == "nuts":
         _run_nuts(args, model, result, noise)
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
-        from jugbayes.report.plots import plot_prefit_postfit
-
         pre = np.asarray(model.residuals()["time_s"])
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
-        plot_prefit_postfit(toas, pre, result.residuals_s, png, title=par.pulsar or Path(args.par).stem)
+        _plot_residuals(model, {"pre-fit": pre, "post-fit": result.residuals_s}, png, par.pulsar or Path(args.par).stem)
     return 0
+
+
+def _plot_residuals(model, panels: dict, png, title: str) -> None:
+    from jugbayes.model.noise import noise_for_model, toa_sigma_and_basis
+    from jugbayes.report.plots import orbital_phase, plot_residual_panels
+
+    sigma_us = toa_sigma_and_basis(noise_for_model(model), model.toas.error_us, sigma_only=True)[0] * 1e6
+    plot_residual_panels(model.toas, panels, sigma_us, png, title=title, phase=orbital_phase(model))
+    print(f"wrote {png} (residuals against MJD{', orbital phase' if model.structure.binary else ''} and frequency; "
+          "error bars EFAC/EQUAD-scaled)")
 
 
 def _run_nuts(args, model, fit, noise) -> None:
