@@ -196,12 +196,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print(f"wrote {args.summary}")
     if args.write_noise_dict and args.method == "wls":
         _write_noise_dict(args.write_noise_dict, par, protect=(args.par, args.tim, args.noise_dict))
-    if args.method == "nuts":
-        _run_nuts(args, model, result, noise)
+    idata = _run_nuts(args, model, result, noise) if args.method == "nuts" else None
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
         pre = np.asarray(model.residuals()["time_s"])
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
         _plot_residuals(model, {"pre-fit": pre, "post-fit": result.residuals_s}, png, par.pulsar or Path(args.par).stem)
+    if args.report:
+        from jugbayes.report.html import fit_report
+
+        out = fit_report(model, result, noise, Path(args.report) / "report.html", idata=idata,
+                         fit_text=fit_table(values, parenthesis=args.parenthesis), protect=(args.par, args.tim))
+        print(f"wrote {out} (one page: fit, noise, warnings, residuals{', posterior' if idata is not None else ''})")
     return 0
 
 
@@ -228,7 +233,7 @@ def _run_nuts(args, model, fit, noise) -> None:
                                 dense_mass=args.dense_mass)
     result = sample_nuts(model, fit, noise, **settings, config=config, marginalize=args.marginalize or (),
                          sample_noise=args.sample_noise, progress=not args.no_progress, workers=args.workers)
-    _write_posterior(args, model, fit, noise, result, outdir)
+    return _write_posterior(args, model, fit, noise, result, outdir)
 
 
 def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
@@ -282,6 +287,7 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
 
         corner_plot(idata, path=args.plot)
         print(f"wrote {args.plot} (corner plot)")
+    return idata
 
 
 def _simulation_plan(args: argparse.Namespace):
@@ -491,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_noise_dict_option(p)
     p.add_argument("--write-noise-dict", metavar="OUT.json", help="write the noise values in enterprise's names "
                    "(wls: the .par's, after --noise-dict; nuts: posterior medians of sampled ones)")
+    p.add_argument("--report", metavar="DIR", help="write DIR/report.html: one self-contained page with the fit "
+                   "table, noise values, warnings, residual figure and, after nuts, the posterior summary, trace and "
+                   "corner plots")
     p.add_argument("--write-chain", metavar="DIR", help="nuts: also write DIR/chain_1.txt and DIR/pars.txt as "
                    "PTMCMCSampler does, for la_forge (all draws are post-warm-up: load with burn=0)")
     p.add_argument("--parenthesis", action="store_true",

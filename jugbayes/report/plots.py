@@ -35,11 +35,11 @@ def orbital_phase(model) -> tuple[np.ndarray, str] | None:
     return np.mod(np.asarray(orbits), 1.0), f"orbital phase (from {epoch.name})"
 
 
-def plot_residual_panels(toas, panels: dict, sigma_us, path: str | os.PathLike, *, title: str = "",
+def plot_residual_panels(toas, panels: dict, sigma_us, path: str | os.PathLike | None, *, title: str = "",
                          phase: tuple[np.ndarray, str] | None = None):
     """Rows: ``panels`` ({"pre-fit": residuals_s, ...}, weighted mean removed); columns: MJD, orbital phase
     (``phase``, binaries) and frequency.  Error bars ``sigma_us`` (EFAC/EQUAD-scaled); one colour and legend
-    entry per receiver/backend (:func:`backend_labels`), else colour by frequency.  Writes ``path``; returns
+    entry per receiver/backend (:func:`backend_labels`), else colour by frequency.  Writes ``path`` if given; returns
     the matplotlib Figure (no pyplot state)."""
     from matplotlib.figure import Figure
 
@@ -74,5 +74,6 @@ def plot_residual_panels(toas, panels: dict, sigma_us, path: str | os.PathLike, 
     else:
         fig.colorbar(sc, ax=axes, label="frequency (MHz)")
     fig.suptitle(title, fontsize="medium")
-    fig.savefig(path, dpi=110)
+    if path is not None:
+        fig.savefig(path, dpi=110)
     return fig
