@@ -78,7 +78,9 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
 
     par = read_par(args.par)
     toas = read_tim(args.tim)
-    _check_outputs(args, {"--out": args.out, "--plot": args.plot}, (args.par, *toas.files), plots=("--plot",))
+    _check_outputs(args, {"--out": args.out, "--plot": args.plot}, (args.par, *toas.files, args.noise_dict),
+                   plots=("--plot",))
+    par = _with_noise_dict(args, par, toas)
     model = build_model(par, toas, **_time_transfer_kw(args))
     result = {k: np.asarray(v) for k, v in model.residuals().items()}
     check_finite_residuals(toas, result["time_s"])
@@ -99,10 +101,27 @@ def _cmd_residuals(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         print(line, file=sys.stderr)
     if args.plot:
-        from jugbayes.report.plots import plot_residuals
-
-        plot_residuals(toas, resid, args.plot, title=f"{par.pulsar or Path(args.par).stem}: {line}")
+        _plot_residuals(model, {"pre-fit": resid}, args.plot, f"{par.pulsar or Path(args.par).stem}: {line}")
     return 0
+
+
+def _with_noise_dict(args, par, toas):
+    """``par`` with --noise-dict's values for this pulsar (each change said on stderr), or ``par`` itself."""
+    if not args.noise_dict:
+        return par
+    from jugbayes.io.noise_dict import apply_noise_dict, read_noise_dict
+
+    par, changes = apply_noise_dict(par, read_noise_dict(args.noise_dict), toas, path=args.noise_dict)
+    print(f"noise from {args.noise_dict}: " + ("; ".join(changes) or "nothing for this pulsar"), file=sys.stderr)
+    return par
+
+
+def _write_noise_dict(path, par, values=None, protect=()) -> None:
+    from jugbayes.io.noise_dict import noise_dict, write_noise_dict
+
+    nd = noise_dict(par, values)
+    write_noise_dict(nd, path, protect=protect)
+    print(f"wrote {path} ({len(nd)} noise values, enterprise names{'; posterior medians' if values else ''})")
 
 
 def _wideband_table(model, result: dict) -> tuple[dict | None, str]:
@@ -127,26 +146,43 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise JugbayesError("--method nuts needs --outdir DIR for the posterior (netCDF), summary and .par")
     par = read_par(args.par)
     toas = read_tim(args.tim)
-    _check_outputs(args, _fit_outputs(args), (args.par, *toas.files, args.config), plots=("--plot",))
+    _check_outputs(args, _fit_outputs(args), (args.par, *toas.files, args.config, args.noise_dict), plots=("--plot",))
+    par = _with_noise_dict(args, par, toas)
     run = run_wls(args.par, args.tim, fit=args.fit, freeze=args.freeze, out_par=args.out_par, summary=args.summary,
                   parenthesis=args.parenthesis, strict=args.strict, loaded=(par, toas), **_time_transfer_kw(args))
     if run.refused:
         print("--strict: the fit cannot be right (warnings above); nothing written", file=sys.stderr)
         return EXIT_FIT_QUALITY
-    if args.method == "nuts":
-        _run_nuts(args, run.model, run.result, run.noise)
+    if args.write_noise_dict and args.method == "wls":
+        _write_noise_dict(args.write_noise_dict, par, protect=(args.par, *toas.files, args.noise_dict))
+    idata = _run_nuts(args, run.model, run.result, run.noise) if args.method == "nuts" else None
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
         plot_fit(run, png, title=run.par.pulsar or Path(args.par).stem)
+        print(f"wrote {png} (residuals against MJD{', orbital phase' if run.model.structure.binary else ''} and "
+              "frequency; error bars EFAC/EQUAD-scaled)")
+    if args.report:
+        from jugbayes.report.fit_table import fit_table
+        from jugbayes.report.html import fit_report
+
+        out = fit_report(run.model, run.result, run.noise, Path(args.report) / "report.html", idata=idata,
+                         fit_text=fit_table(run.values, parenthesis=args.parenthesis), protect=(args.par, *toas.files))
+        print(f"wrote {out} (one page: fit, noise, warnings, residuals{', posterior' if idata is not None else ''})")
     return 0
 
 
 _POSTERIOR_FILES = ("posterior.nc", "summary.csv", "posterior.par")
+_CHAIN_FILES = ("chain_1.txt", "pars.txt")
 
 
 def _fit_outputs(args) -> dict:
     """Every file ``fit`` may write, by the option that names it (for nuts: the files in --outdir)."""
-    outputs = {"--out-par": args.out_par, "--summary": args.summary, "--plot": args.plot}
+    outputs = {"--out-par": args.out_par, "--summary": args.summary, "--plot": args.plot,
+               "--write-noise-dict": args.write_noise_dict}
+    if args.report and Path(args.report).is_dir():  # folders given are made; a new one holds nothing to overwrite
+        outputs["--report (report.html)"] = Path(args.report) / "report.html"
+    if args.write_chain and args.method == "nuts" and Path(args.write_chain).is_dir():
+        outputs.update({f"--write-chain ({name})": Path(args.write_chain) / name for name in _CHAIN_FILES})
     if args.method == "nuts":
         outdir = Path(args.outdir)
         if outdir.exists() and not outdir.is_dir():
@@ -170,6 +206,14 @@ def _add_overwrite_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist already (never inputs)")
 
 
+def _plot_residuals(model, panels: dict, png, title: str) -> None:
+    from jugbayes.report.plots import plot_model_residuals
+
+    plot_model_residuals(model, panels, png, title=title)
+    print(f"wrote {png} (residuals against MJD{', orbital phase' if model.structure.binary else ''} and frequency; "
+          "error bars EFAC/EQUAD-scaled)")
+
+
 def _run_nuts(args, model, fit, noise) -> None:
     """Stage two after the fit: NUTS posterior, saved as netCDF, summary table and posterior .par."""
     from jugbayes.sample.nuts import sample_nuts
@@ -183,7 +227,7 @@ def _run_nuts(args, model, fit, noise) -> None:
                                 dense_mass=args.dense_mass)
     result = sample_nuts(model, fit, noise, **settings, config=config, marginalize=args.marginalize or (),
                          sample_noise=args.sample_noise, progress=not args.no_progress, workers=args.workers)
-    _write_posterior(args, model, fit, noise, result, outdir)
+    return _write_posterior(args, model, fit, noise, result, outdir)
 
 
 def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
@@ -199,7 +243,8 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
     from jugbayes.report.posterior import warnings as posterior_warnings
 
     config = getattr(args, "config", None)
-    idata = inference_data(model, result, fit, config=Path(config).read_text() if config else None, noise=noise)
+    idata = inference_data(model, result, fit, config=Path(config).read_text() if config else None, noise=noise,
+                           log_likelihood=True)
     with atomic_path(outdir / "posterior.nc") as tmp:
         idata.to_netcdf(tmp)
     table = summary_table(idata)
@@ -224,11 +269,21 @@ def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
                                command="fit --method nuts: posterior medians and sds")
     write_par(posterior_par, outdir / "posterior.par", protect=tuple(model.toas.files))
     print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
+    if getattr(args, "write_noise_dict", None):
+        from jugbayes.report.posterior import posterior_medians
+
+        _write_noise_dict(args.write_noise_dict, model.par, posterior_medians(idata),
+                          protect=(model.par.path, *model.toas.files, getattr(args, "noise_dict", None)))
+    if getattr(args, "write_chain", None):
+        from jugbayes.report.ptmcmc import write_ptmcmc_chain
+
+        print(f"wrote {', '.join(map(str, write_ptmcmc_chain(idata, model.par, args.write_chain)))} (PTMCMC layout)")
     if args.plot:
         from jugbayes.report.corner import corner_plot
 
         corner_plot(idata, path=args.plot)
         print(f"wrote {args.plot} (corner plot)")
+    return idata
 
 
 def _simulation_plan(args: argparse.Namespace):
@@ -334,6 +389,12 @@ def _add_time_transfer_options(p: argparse.ArgumentParser) -> None:
                    help="GPS -> UTC clock file (default gps2utc.clk, as PINT; TEMPO2's series is gps2utc_tempo2.clk)")
 
 
+def _add_noise_dict_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--noise-dict", metavar="FILE.json", help="set EFAC/EQUAD/ECORR and red/DM noise from an "
+                   "enterprise noise dictionary (\"<PSR>_<backend>_efac\", ..._log10_t2equad, ..._log10_ecorr, "
+                   "<PSR>_red_noise_log10_A, ...); backends are the TOAs' -f (or other flag) values")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jugbayes",
@@ -389,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here (default: stdout)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw residuals against MJD")
+    _add_noise_dict_option(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--wmean", dest="mean_mode", action="store_const", const="wmean",
                    help="remove the weighted mean (default): as PINT, in turns from the first TOA's nearest "
@@ -437,6 +499,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
                    "posterior with the WLS 1- and 2-sigma ellipses (the residuals then go to DIR/residuals.png)")
+    _add_noise_dict_option(p)
+    p.add_argument("--write-noise-dict", metavar="OUT.json", help="write the noise values in enterprise's names "
+                   "(wls: the .par's, after --noise-dict; nuts: posterior medians of sampled ones)")
+    p.add_argument("--report", metavar="DIR", help="write DIR/report.html: one self-contained page with the fit "
+                   "table, noise values, warnings, residual figure and, after nuts, the posterior summary, trace and "
+                   "corner plots")
+    p.add_argument("--write-chain", metavar="DIR", help="nuts: also write DIR/chain_1.txt and DIR/pars.txt as "
+                   "PTMCMCSampler does, for la_forge (all draws are post-warm-up: load with burn=0)")
     p.add_argument("--parenthesis", action="store_true",
                    help="print post-fit values as value(uncertainty) in the last two digits, e.g. 1.0145(17)")
     p.add_argument("--fit", metavar="P1,P2", help="fit exactly these parameters")

@@ -267,7 +267,8 @@ def test_fit_nuts_writes_posterior(tmp_path, capsys):
 
     out, corner = tmp_path / "post", tmp_path / "corner.png"
     assert main(["fit", str(NGC_PAR), str(NGC_TIM), "--method", "nuts", "--outdir", str(out), "--chains", "2",
-                 "--warmup", "200", "--samples", "300", "--plot", str(corner), "--clk", "TT(BIPM2023)", *_SOURCES]) == 0
+                 "--warmup", "200", "--samples", "300", "--plot", str(corner), "--clk", "TT(BIPM2023)", *_SOURCES,
+                 "--write-chain", str(out / "ptmcmc")]) == 0
     text = capsys.readouterr().out
     assert "NUTS: 2 chains x 300 draws" in text and "r_hat" in text and "mean tree depth" in text
     idata = az.from_netcdf(out / "posterior.nc")
@@ -282,6 +283,10 @@ def test_fit_nuts_writes_posterior(tmp_path, capsys):
     assert corner.read_bytes()[:4] == b"\x89PNG" and (out / "residuals.png").read_bytes()[:4] == b"\x89PNG"
     post = (out / "posterior.par").read_text()
     assert "F0" in post and "61.4854765543" in post
+    assert az.loo(idata).p_loo > 0 and idata.log_likelihood["residual_s"].shape == (2, 300, 62)
+    chain = np.loadtxt(out / "ptmcmc" / "chain_1.txt")
+    assert (out / "ptmcmc" / "pars.txt").read_text().split() == list(idata.posterior.data_vars)
+    assert chain.shape == (600, len(idata.posterior.data_vars) + 4)
 
 
 def test_fit_nuts_shows_progress_in_a_log_unless_told_not_to(tmp_path):

@@ -140,8 +140,8 @@ def run_wls(par_path, tim_path, *, fit: str | None = None, freeze: str | None = 
 
 
 def plot_fit(run: WlsRun, png, title: str | None = None) -> None:
-    """Pre- and post-fit residuals against MJD, as ``jugbayes fit --plot`` draws them."""
-    from jugbayes.report.plots import plot_prefit_postfit
+    """Pre- and post-fit residuals against MJD, orbital phase and frequency, as ``jugbayes fit --plot`` draws them."""
+    from jugbayes.report.plots import plot_model_residuals
 
-    pre = np.asarray(run.model.residuals()["time_s"])
-    plot_prefit_postfit(run.toas, pre, run.result.residuals_s, png, title=title)
+    panels = {"pre-fit": np.asarray(run.model.residuals()["time_s"]), "post-fit": run.result.residuals_s}
+    plot_model_residuals(run.model, panels, png, noise=run.noise, title=title or "")

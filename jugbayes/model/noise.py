@@ -295,7 +295,7 @@ def _red_noise(par, tdb_s: np.ndarray) -> PowerLaw | None:
     pair = _pair(par, "TNREDAMP", "TNREDGAM")
     if pair is None:
         tempo = _pair(par, "RNAMP", "RNIDX")
-        pair = None if tempo is None else (np.log10(tempo[0] / _RNAMP_FACTOR), -tempo[1])
+        pair = None if tempo is None else (rnamp_to_log10_amp(tempo[0]), -tempo[1])
     return None if pair is None else _powerlaw(par, *pair, "TNREDC", tdb_s)
 
 
@@ -306,8 +306,14 @@ def _masks(lines, toas) -> np.ndarray:
     return np.stack([toa_mask(p.selector, toas) for p in lines], axis=1).astype(float)
 
 
-def _label(p, family: str) -> str:
-    return " ".join((family, *p.selector))
+def noise_label(p) -> str:
+    """How the noise model and the sampler name a noise line: family and selector (``EFAC -f L-wide_ASP``)."""
+    return " ".join((p.spec.name, *p.selector))
+
+
+def rnamp_to_log10_amp(rnamp: float) -> float:
+    """TEMPO's RNAMP as the log10 amplitude A of the power law (enterprise's and TNREDAMP's)."""
+    return float(np.log10(rnamp / _RNAMP_FACTOR))
 
 
 class DMNoiseWarning(UserWarning):
@@ -338,12 +344,12 @@ def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None =
     n = len(toas)
     _refuse_unsupported(par)
     efacs = par.masked("EFAC")
-    equads = [(p, p.as_float() * 1e-6, _label(p, "EQUAD")) for p in par.masked("EQUAD")]
-    equads += [(p, 10.0 ** p.as_float(), _label(p, "TNEQ")) for p in par.masked("TNEQ")]
+    equads = [(p, p.as_float() * 1e-6, noise_label(p)) for p in par.masked("EQUAD")]
+    equads += [(p, 10.0 ** p.as_float(), noise_label(p)) for p in par.masked("TNEQ")]
     efac_mask = _masks(efacs, toas)
     equad_mask = _masks([p for p, _, _ in equads], toas)
     names = {"efac": [p.name for p in efacs], "equad": [p.name for p, _, _ in equads]}
-    labels = {"efac": [_label(p, "EFAC") for p in efacs], "equad": [lab for _, _, lab in equads]}
+    labels = {"efac": [noise_label(p) for p in efacs], "equad": [lab for _, _, lab in equads]}
 
     groups, ecorr_param, ecorr_lines = [], [], par.masked("ECORR")
     for j, p in enumerate(ecorr_lines):
@@ -352,7 +358,7 @@ def build_noise(par, toas, tdb_s: np.ndarray, freq_bary_mhz: np.ndarray | None =
             groups.append(np.sort(rows[group]))
             ecorr_param.append(j)
     names["ecorr"] = [ecorr_lines[j].name for j in ecorr_param]
-    labels["ecorr"] = [_label(p, "ECORR") for p in ecorr_lines]
+    labels["ecorr"] = [noise_label(p) for p in ecorr_lines]
     ecorr_s = np.array([p.as_float() * 1e-6 for p in ecorr_lines])
     ecorr_param = np.array(ecorr_param, dtype=int)
 

@@ -1,4 +1,4 @@
-"""Figures: residuals against time."""
+"""Figures: residuals against MJD, orbital phase (binaries) and frequency, coloured by receiver/backend."""
 
 from __future__ import annotations
 
@@ -9,47 +9,84 @@ import numpy as np
 from jugbayes.io.output import save_figure
 
 
-def plot_residuals(toas, resid_s: np.ndarray, path: str | os.PathLike, title: str = "") -> None:
-    """Residuals (us) against MJD with error bars, one colour per backend (``-be``/``-f`` flag) or frequency."""
-    import matplotlib
+def backend_labels(toas) -> tuple[np.ndarray, str] | None:
+    """Each TOA's system and where it came from: ``-f``, else ``-fe``/``-be`` joined; None when neither is given."""
+    flags = toas.flags
+    if any("f" in f for f in flags):
+        return np.array([f.get("f", "other") for f in flags]), "-f"
+    if any("fe" in f or "be" in f for f in flags):
+        return np.array(["_".join(x for x in (f.get("fe"), f.get("be")) if x) or "other" for f in flags]), "-fe/-be"
+    return None
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    groups = [f.get("be") or f.get("f") or f.get("fe") for f in toas.flags]
-    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
-    if any(g is not None for g in groups):
-        labels = np.array([g or "other" for g in groups])
-        for label in sorted(set(labels)):
-            sel = labels == label
-            ax.errorbar(toas.mjd[sel], resid_s[sel] * 1e6, yerr=toas.error_us[sel], fmt=".", ms=3, lw=0.6,
-                        label=label)
-        ax.legend(fontsize="small", ncol=2)
+def orbital_phase(model) -> tuple[np.ndarray, str] | None:
+    """(orbital phase in [0, 1) of each TOA from T0, or TASC for ELL1-type orbits; its label), None if isolated."""
+    if model.structure.binary is None:
+        return None
+    import jax.numpy as jnp
+
+    from jugbayes.constants import SECONDS_PER_DAY
+    from jugbayes.model.binary.orbit import orbit_values_from_par, orbits_and_period
+
+    par = model.par
+    epoch = par.get("T0") or par.get("TASC")
+    if epoch is None:
+        return None
+    dt_s = (model.prep.tdb.as_float()[:-1] - epoch.as_float()) * SECONDS_PER_DAY
+    orbits, _ = orbits_and_period(jnp.asarray(dt_s), orbit_values_from_par(par))
+    return np.mod(np.asarray(orbits), 1.0), f"orbital phase (from {epoch.name})"
+
+
+def plot_residual_panels(toas, panels: dict, sigma_us, path: str | os.PathLike | None, *, title: str = "",
+                         phase: tuple[np.ndarray, str] | None = None):
+    """Rows: ``panels`` ({"pre-fit": residuals_s, ...}, weighted mean removed); columns: MJD, orbital phase
+    (``phase``, binaries) and frequency.  Error bars ``sigma_us`` (EFAC/EQUAD-scaled); one colour and legend
+    entry per receiver/backend (:func:`backend_labels`), else colour by frequency.  Writes ``path`` if given; returns
+    the matplotlib Figure (no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    sigma_us = np.asarray(sigma_us, dtype=float)
+    w = 1.0 / sigma_us**2
+    freq = np.asarray(toas.freq_mhz, dtype=float)
+    freq = np.where(np.isfinite(freq), freq, np.nan)  # an infinite-frequency TOA is drawn without a colour
+    columns = [("MJD", np.asarray(toas.mjd, dtype=float))]
+    if phase is not None:
+        columns.append((phase[1], phase[0]))
+    columns.append(("frequency (MHz)", freq))
+    labels = backend_labels(toas)
+    fig = Figure(figsize=(4.2 * len(columns) + 1.5, 3.0 * len(panels) + 0.6), constrained_layout=True)
+    axes = fig.subplots(len(panels), len(columns), squeeze=False, sharey="row")
+    for row, (name, resid_s) in enumerate(panels.items()):
+        r_us = (np.asarray(resid_s) - np.sum(w * resid_s) / np.sum(w)) * 1e6
+        for col, (xlabel, x) in enumerate(columns):
+            ax = axes[row, col]
+            if labels is not None:
+                for k, group in enumerate(sorted(set(labels[0]))):
+                    sel = labels[0] == group
+                    ax.errorbar(x[sel], r_us[sel], yerr=sigma_us[sel], fmt=".", ms=2.5, lw=0.5, color=f"C{k % 10}",
+                                label=group)
+            else:
+                ax.errorbar(x, r_us, yerr=sigma_us, fmt="none", lw=0.5, ecolor="0.6", zorder=0)
+                sc = ax.scatter(x, r_us, c=freq, s=5, cmap="viridis")
+            ax.set_xlabel(xlabel)
+            if col == 0:
+                ax.set_ylabel(f"{name} residual (us)")
+    if labels is not None:
+        handles, names = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside right upper", fontsize="small", title=labels[1])
     else:
-        sc = ax.scatter(toas.mjd, resid_s * 1e6, c=np.where(np.isfinite(toas.freq_mhz), toas.freq_mhz, np.nan), s=6)
-        ax.errorbar(toas.mjd, resid_s * 1e6, yerr=toas.error_us, fmt="none", lw=0.5, ecolor="0.6", zorder=0)
-        fig.colorbar(sc, ax=ax, label="frequency (MHz)")
-    ax.set_xlabel("MJD")
-    ax.set_ylabel("residual (us)")
-    ax.set_title(title, fontsize="medium")
-    save_figure(fig, path, dpi=120)
-    plt.close(fig)
+        fig.colorbar(sc, ax=axes, label="frequency (MHz)")
+    fig.suptitle(title, fontsize="medium")
+    if path is not None:
+        save_figure(fig, path, dpi=110)
+    return fig
 
 
-def plot_prefit_postfit(toas, prefit_s: np.ndarray, postfit_s: np.ndarray, path, title: str = "") -> None:
-    """Pre-fit and post-fit residuals (us) against MJD, two panels sharing the time axis."""
-    import matplotlib
+def plot_model_residuals(model, panels: dict, path: str | os.PathLike | None, *, noise=None, title: str = ""):
+    """:func:`plot_residual_panels` for a model's TOAs: error bars scaled by its noise model's EFAC/EQUAD
+    (``noise``, else the .par's), an orbital-phase column for binaries.  Returns the Figure."""
+    from jugbayes.model.noise import noise_for_model, toa_sigma_and_basis
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    w = 1.0 / np.asarray(toas.error_us) ** 2
-    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True, constrained_layout=True)
-    for ax, r, label in ((axes[0], prefit_s, "pre-fit"), (axes[1], postfit_s, "post-fit")):
-        r = r - np.sum(w * r) / np.sum(w)
-        ax.errorbar(toas.mjd, r * 1e6, yerr=toas.error_us, fmt=".", ms=3, lw=0.6)
-        ax.set_ylabel(f"{label} (us)")
-    axes[1].set_xlabel("MJD")
-    axes[0].set_title(title, fontsize="medium")
-    save_figure(fig, path, dpi=120)
-    plt.close(fig)
+    noise = noise_for_model(model) if noise is None else noise
+    sigma_us = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0] * 1e6
+    return plot_residual_panels(model.toas, panels, sigma_us, path, title=title, phase=orbital_phase(model))

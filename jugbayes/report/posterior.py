@@ -29,6 +29,7 @@ STORED_ABSOLUTE, STORED_OFFSET = "absolute", "offset from reference"
 RHAT_MAX = 1.01  # warn above (Vehtari et al. 2021)
 ESS_MIN = 400  # warn below, bulk or tail
 HDI_PROB = 0.94
+PRIOR_DRAWS = 1000
 DEFAULT_MAX_TREE_DEPTH = 10  # NumPyro's NUTS default
 _NOISE_PREFIXES = ("EFAC", "EQUAD", "ECORR", "T2EFAC", "T2EQUAD", "TNEF", "TNEQ", "TNECORR", "TNRED", "TNDM",
                    "RNAMP", "RNIDX", "LOG10")
@@ -157,7 +158,7 @@ def _observed(model, fit, noise) -> tuple[dict, dict]:
     return observed, constant
 
 
-def inference_data(model, result, fit, *, config=None, noise=None):
+def inference_data(model, result, fit, *, config=None, noise=None, log_likelihood: bool = False):
     """ArviZ InferenceData of a NUTS run (``NutsResult``) against its WLS ``fit``; round-trips through netCDF.
 
     posterior: draws named as the .par parameters in summary-JSON units, absolute or as offsets from the
@@ -165,7 +166,10 @@ def inference_data(model, result, fit, *, config=None, noise=None):
     ``posterior_absolute`` and ``posterior_offset``: every variable one way; sample_stats: diverging,
     n_steps, tree_depth, energy, acceptance_rate, step_size and lp (the log density NUTS sampled, in its
     whitened coordinates, up to a constant: as ``az.from_numpyro``); observed_data:
-    post-fit residuals and errors (s); attributes (strings): config, wls (JSON), priors (JSON), versions, files.
+    post-fit residuals and errors (s); prior: ``PRIOR_DRAWS`` draws of each proper prior, stored as the
+    posterior variable is; log_likelihood (when asked; see :mod:`jugbayes.report.loglik` for what is stored
+    with correlated noise, and its ``about`` attribute); attributes (strings): config, wls (JSON), priors
+    (JSON), versions, files.
     """
     import arviz as az
     import xarray as xr
@@ -193,6 +197,9 @@ def inference_data(model, result, fit, *, config=None, noise=None):
                       ABSOLUTE_GROUP: xr.Dataset({n: (("chain", "draw"), absolute[n]) for n in wls.names},
                                                  coords=coords)})
     _add_marginalized(idata, model, result, fit)
+    _add_prior(idata, getattr(result, "priors", None) or {}, wls, stored)
+    if log_likelihood:
+        _add_log_likelihood(idata, model, result, noise)
     for i, name in enumerate(wls.names):
         p = model.par.get(name)
         unit = _unit(getattr(p, "spec", None))
@@ -213,6 +220,60 @@ def _storage(reference: float, offsets: np.ndarray) -> str:
 def absolute_posterior(idata):
     """Every posterior variable as absolute values (float64, reference + offset): the ``posterior_absolute`` group."""
     return idata[ABSOLUTE_GROUP]
+
+
+def prior_draws(prior: dict, reference: Decimal, rng, n: int) -> np.ndarray | None:
+    """``n`` draws of one prior as offsets from ``reference`` (.par units; its ``describe()`` dict), None if
+    improper (flat with an open side).  uniform/bounded: flat in [lower, upper]; log-uniform: flat in the log;
+    normal: mu, sigma, truncated to [lower, upper]."""
+    lo, hi = (Decimal(prior[k]) if prior.get(k) is not None else None for k in ("lower", "upper"))
+    kind = prior.get("kind")
+    if kind == "normal":
+        mu, sd = float(Decimal(str(prior["mu"])) - reference), float(prior["sigma"])
+        a = -np.inf if lo is None else float(lo - reference)
+        b = np.inf if hi is None else float(hi - reference)
+        import scipy.stats
+
+        return scipy.stats.truncnorm.rvs((a - mu) / sd, (b - mu) / sd, loc=mu, scale=sd, size=n, random_state=rng)
+    if lo is None or hi is None:
+        return None
+    if kind == "log-uniform":
+        return np.exp(rng.uniform(np.log(float(lo)), np.log(float(hi)), n)) - float(reference)
+    if kind in ("uniform", "bounded"):
+        return float(lo - reference) + float(hi - lo) * rng.uniform(size=n)
+    return None
+
+
+def _add_prior(idata, priors: dict, wls: WlsGaussian, stored: dict, seed: int = 0) -> None:
+    """Group ``prior``: PRIOR_DRAWS draws of each proper prior in :func:`prior_draws`, stored as the posterior is."""
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    data = {}
+    for name, ref in zip(wls.names, wls.values):
+        if name in priors and (draws := prior_draws(priors[name], ref, rng, PRIOR_DRAWS)) is not None:
+            data[name] = (("chain", "draw"), (draws + float(ref) if stored[name] == STORED_ABSOLUTE else draws)[None])
+    if data:
+        idata.add_groups({"prior": xr.Dataset(data, coords={"chain": [0], "draw": np.arange(PRIOR_DRAWS)})})
+
+
+def _add_log_likelihood(idata, model, result, noise) -> None:
+    """Group ``log_likelihood`` (variable ``residual_s``, as observed_data names the data) from :func:`jugbayes.report.loglik.pointwise_loglike`."""
+    import xarray as xr
+
+    from jugbayes.report.loglik import pointwise_loglike
+
+    values, about = pointwise_loglike(model, result, noise)
+    idata.attrs["log_likelihood"] = about
+    if values is not None:
+        ds = xr.Dataset({"residual_s": (("chain", "draw", "toa"), values)}, coords=idata.posterior.coords, attrs={"about": about})
+        idata.add_groups({"log_likelihood": ds})
+
+
+def posterior_medians(idata) -> dict[str, float]:
+    """Each posterior variable's median as an absolute value (float64), by variable name."""
+    post = idata[ABSOLUTE_GROUP] if ABSOLUTE_GROUP in idata.groups() else idata.posterior
+    return {str(n): float(np.median(post[n].values)) for n in post.data_vars}
 
 
 def _add_marginalized(idata, model, result, fit) -> None:

@@ -126,7 +126,8 @@ def example_idatas(draw_gaussian):
                             clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp")
         noise = noise_for_model(model)
         fit = fit_wls(model, noise=noise)
-        out[name] = inference_data(model, draw_gaussian(fit, chains=2, draws=500), fit, noise=noise)
+        out[name] = inference_data(model, draw_gaussian(fit, chains=2, draws=500), fit, noise=noise,
+                                   log_likelihood=name == "isolated_msp")
     return out
 
 
@@ -166,3 +167,16 @@ def test_arviz_plots_run_on_the_default_group(example_idatas):
     assert axes.shape == (2, 2)
     assert az.plot_pair(idata, var_names=["F0", "F1", "PX"]).shape == (2, 2)
     plt.close("all")
+
+
+def test_loo_and_waic_run_on_a_bundled_example(example_idatas):
+    """isolated_msp (white noise): a log-likelihood per TOA, so az.loo and az.waic run; 1392 TOAs, 1000 draws of a
+    5-parameter Gaussian: p_loo near the number of parameters, no Pareto k above 0.7."""
+    import arviz as az
+
+    idata = example_idatas["isolated_msp"]
+    assert idata.log_likelihood["residual_s"].shape == (2, 500, 1392)
+    loo, waic = az.loo(idata, pointwise=True), az.waic(idata)
+    k = len(idata.posterior.data_vars)
+    assert np.isfinite(loo.elpd_loo) and 0.5 * k < loo.p_loo < 2 * k and (loo.pareto_k.values < 0.7).all()
+    assert waic.elpd_waic == pytest.approx(loo.elpd_loo, abs=1.0)
