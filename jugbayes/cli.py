@@ -166,7 +166,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         from jugbayes.report.html import fit_report
 
         out = fit_report(run.model, run.result, run.noise, Path(args.report) / "report.html", idata=idata,
-                         fit_text=fit_table(run.values, parenthesis=args.parenthesis), protect=(args.par, *toas.files))
+                         fit_text=fit_table(run.values, parenthesis=args.parenthesis), protect=(args.par, *toas.files),
+                         warnings=list(dict.fromkeys(_SHOWN_WARNINGS)))
         print(f"wrote {out} (one page: fit, noise, warnings, residuals{', posterior' if idata is not None else ''})")
     return 0
 
@@ -200,6 +201,18 @@ def _check_outputs(args, outputs: dict, inputs, plots: tuple = ()) -> None:
     check_outputs(outputs, inputs, overwrite=args.overwrite)
     for option in plots:
         check_plot_path(option, outputs[option])
+
+
+_PARENT_GROUPS = {"noise_dict": "noise values", "time_transfer": "clocks and ephemerides", "overwrite": "output files"}
+
+
+def _parent(kind: str) -> argparse.ArgumentParser:
+    """A parent parser holding one repeated block of options (its own section in --help)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group(_PARENT_GROUPS[kind])
+    {"noise_dict": _add_noise_dict_option, "time_transfer": _add_time_transfer_options,
+     "overwrite": _add_overwrite_option}[kind](group)
+    return parent
 
 
 def _add_overwrite_option(p: argparse.ArgumentParser) -> None:
@@ -415,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_inspect)
 
     p = sub.add_parser(
-        "convert",
+        "convert", parents=[_parent("overwrite")],
         help="rewrite a .par, or a .tim of any format as TEMPO2 FORMAT 1",
         description="Read a .par or .tim and write it back out: a .par normalised (all parameters kept, values "
         "at full precision), a .tim (TEMPO2, Princeton or Parkes, with its INCLUDEs and commands applied) as one "
@@ -423,11 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", metavar="FILE", help="a .par file, or a .tim/.toa file")
     p.add_argument("--out", "-o", required=True, metavar="OUT", help="output path")
-    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser(
-        "toas",
+        "toas", parents=[_parent("time_transfer"), _parent("overwrite")],
         help="prepared TOAs: clock corrections, TT, TDB and solar-system geometry, one CSV row per TOA",
         description="Apply the clock chain (site -> UTC -> TT, as the .par's CLK says), TT -> TDB, and compute the "
         "observatory's position and velocity relative to the solar-system barycentre and the Sun's position "
@@ -436,12 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("par", metavar="PAR", help="timing model (.par): CLK, EPHEM and the site settings come from it")
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here")
-    _add_time_transfer_options(p)
-    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_toas)
 
     p = sub.add_parser(
-        "residuals",
+        "residuals", parents=[_parent("noise_dict"), _parent("time_transfer"), _parent("overwrite")],
         help="pre-fit timing residuals at the .par's values, one CSV row per TOA with each delay component",
         description="Evaluate the timing model at the .par's parameter values: residual (s, mean handling as "
         "chosen), phase residual (turns), and each delay component (s); prints the weighted rms and chi2.",
@@ -450,7 +460,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tim", metavar="TIM", help="TOAs (.tim)")
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the table here (default: stdout)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw residuals against MJD")
-    _add_noise_dict_option(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--wmean", dest="mean_mode", action="store_const", const="wmean",
                    help="remove the weighted mean (default): as PINT, in turns from the first TOA's nearest "
@@ -458,12 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mean", dest="mean_mode", action="store_const", const="mean", help="remove the plain mean")
     g.add_argument("--no-mean", dest="mean_mode", action="store_const", const="none", help="remove nothing")
     p.set_defaults(mean_mode="wmean")
-    _add_time_transfer_options(p)
-    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_residuals)
 
     p = sub.add_parser(
-        "fit",
+        "fit", parents=[_parent("noise_dict"), _parent("time_transfer"), _parent("overwrite")],
         help="fit the timing model: --method wls (WLS, or GLS with correlated noise), or nuts (then a posterior)",
         description="Fit the .par's free parameters (or --fit/--freeze) to the TOAs by Gauss-Newton weighted least "
         "squares (generalised, with the .par's ECORR/red noise) with a column-scaled SVD solve, starting from the "
@@ -499,7 +506,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", metavar="OUT.json", help="write a JSON summary (values, uncertainties, covariance)")
     p.add_argument("--plot", metavar="OUT.png", help="wls: draw pre- and post-fit residuals; nuts: a corner plot of the "
                    "posterior with the WLS 1- and 2-sigma ellipses (the residuals then go to DIR/residuals.png)")
-    _add_noise_dict_option(p)
     p.add_argument("--write-noise-dict", metavar="OUT.json", help="write the noise values in enterprise's names "
                    "(wls: the .par's, after --noise-dict; nuts: posterior medians of sampled ones)")
     p.add_argument("--report", metavar="DIR", help="write DIR/report.html: one self-contained page with the fit "
@@ -514,12 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit with status 3, writing nothing, when the fit cannot be "
                    "right (reduced chi2 far above 1, TOAs not phase-connected, one TOA dominating chi2); without it "
                    "these are warnings")
-    _add_time_transfer_options(p)
-    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser(
-        "simulate",
+        "simulate", parents=[_parent("time_transfer"), _parent("overwrite")],
         help="simulated TOAs with zero residual under PAR, plus noise: a template .tim's layout or a new one",
         description="Lay out TOAs (a template TIM's sites, frequencies, errors and flags, or --start/--end/--ntoa: "
         "epochs every --cadence-days with jitter, each site observing each centre frequency in 30-minute scans "
@@ -542,8 +546,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--error-us", type=float, metavar="S", help="typical TOA error in us (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed for the layout and the noise (default 0)")
     p.add_argument("--no-noise", action="store_true", help="write the zero-residual TOAs without noise")
-    _add_time_transfer_options(p)
-    _add_overwrite_option(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
@@ -567,10 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from jugbayes.pta.command import DESCRIPTION, add_pta_options
 
-    p = sub.add_parser("pta", help="fit many pulsars (a PTA), each a task on a Dask cluster; resumable",
+    p = sub.add_parser(
+        "pta", parents=[_parent("time_transfer")],
+        help="fit many pulsars (a PTA), each a task on a Dask cluster; resumable",
                        description=DESCRIPTION)
     add_pta_options(p)
-    _add_time_transfer_options(p)
     p.set_defaults(func=_cmd_pta)
 
     from jugbayes.timescales.clocksource import add_clock_parser
@@ -592,7 +595,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SHOWN_WARNINGS: list[str] = []  # this command's warnings, for --report's page
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+    _SHOWN_WARNINGS.append(str(message))
     print(f"warning: {message}", file=sys.stderr)
 
 

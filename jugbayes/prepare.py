@@ -34,6 +34,10 @@ class TimeEphemerisWarning(UserWarning):
     """Which TT -> TDB series is used where the .par does not say (TEMPO2 and PINT differ there)."""
 
 
+class TimeStandardWarning(UserWarning):
+    """A .par without CLK, or with UTC(NIST): read as TEMPO/TEMPO2 do (TT(TAI)), which PINT does not."""
+
+
 TIME_EPHEMERIDES = ("FB90", "IF99")
 
 
@@ -131,6 +135,11 @@ def prepare_toas(par: ParFile, toas: TOAs, *, clock_dir=None, ephem_file=None, s
     else:
         par_clk, clk_line = _par_text(par, "CLK")
         standard = parse_clk(par_clk, par.path, clk_line)
+        if standard.name in ("TT(TAI)", "UTC(NIST)") and (par_clk is None or standard.name == "UTC(NIST)"):
+            where = f"{par.path}:{clk_line}: CLK UTC(NIST)" if par_clk else f"{par.path}: no CLK"
+            warnings.warn(f"{where}, so TT(TAI) as TEMPO and TEMPO2 read it; PINT reads it as TT(BIPM) (27.6 us "
+                          "later, nearly constant): --clk TT(BIPM2023) for PINT's reading",
+                          TimeStandardWarning, stacklevel=2)
     ephem_name = _par_text(par, "EPHEM")[0] or DEFAULT_EPHEM
     if planets is None:
         planets = par.get("PLANET_SHAPIRO") is not None and par["PLANET_SHAPIRO"].as_bool()

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from conftest import DATASETS, PINT_DATASETS, pint_residual_rows
+from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, ROOT, pint_residual_rows
 
 from jugbayes.constants import C_KM_S, T_SUN_S
 from jugbayes.model.astrometry import astrometry_from_par, roemer_delay_s, shapiro_delay_s
@@ -204,3 +204,29 @@ def test_timeeph_follows_tempo2_and_says_so(tmp_path, load_tim):
         run("TIMEEPH IF99\n", lonely)
     with pytest.raises(InputError, match=r"t\.par:\d+: TIMEEPH 'TE200' is not a time ephemeris"):
         run("TIMEEPH TE200\n")
+
+
+@pytest.mark.parametrize("clk_line", ["", "CLK UTC(NIST)\n", "CLK TT(BIPM2019)\n"])
+def test_time_standard_is_said_once_where_tempo2_and_pint_differ(tmp_path, clk_line):
+    """No CLK, or UTC(NIST): TT(TAI) as TEMPO2 reads it, said once; an explicit TT(BIPM) or --clk: nothing."""
+    import warnings
+
+    from jugbayes.io import read_par, read_tim
+    from jugbayes.prepare import TimeStandardWarning, prepare_toas
+
+    src = ROOT / "models" / "isolated_msp"
+    par = tmp_path / "p.par"
+    par.write_text("".join(ln + "\n" for ln in (src / "isolated_msp.par").read_text().splitlines()
+                           if not ln.startswith("CLK")) + clk_line)
+    toas = read_tim(src / "isolated_msp.tim")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_toas(read_par(par, warn=False), toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp")
+        prepare_toas(read_par(par, warn=False), toas, clock_dir=CLOCK_DIR, ephem_file=EPHEM_DIR / "de421.bsp",
+                     clk="TT(BIPM2023)")
+    said = [str(w.message) for w in caught if w.category is TimeStandardWarning]
+    if "BIPM" in clk_line:
+        assert said == []
+    else:
+        assert len(said) == 1 and "TT(TAI) as TEMPO and TEMPO2 read it" in said[0] and "--clk" in said[0]
+        assert ("p.par:" in said[0]) and (("UTC(NIST)" in said[0]) == bool(clk_line))

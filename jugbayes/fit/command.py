@@ -46,28 +46,6 @@ def free_list(model, fit: str | None = None, freeze: str | None = None) -> tuple
     return tuple(free)
 
 
-def summary_dict(par_path, tim_path, model, result, values, kind: str) -> dict:
-    """The JSON summary ``jugbayes fit --summary`` writes (values as exact decimal strings)."""
-    from jugbayes.report.fitted_par import par_factor
-
-    names = list(result.names)
-    return {
-        "method": "wls", "solver": kind.lower(), "par": str(par_path), "tim": str(tim_path),
-        "ntoas": len(model.toas),
-        "params": {v.name: {"value": str(v.value), "uncertainty": v.uncertainty, "prefit": str(v.prefit)}
-                   for v in values},
-        "chi2": result.chi2, "dof": result.dof, "reduced_chi2": result.reduced_chi2,
-        "wrms_us": result.wrms_postfit_us, "wrms_prefit_us": result.wrms_prefit_us,
-        "iterations": result.iterations, "converged": result.converged, "dropped": result.dropped,
-        "n_wideband_dm": 0 if result.dm_residuals_pc_cm3 is None else len(result.dm_residuals_pc_cm3),
-        "quadratic_check": {"about": "delta chi2 at -1 and +1 sigma along each nonlinear parameter's profile "
-                                     "direction (1 for a quadratic chi2)",
-                            "params": {par_factor(model, n)[0]: list(v) for n, v in result.quadratic_check.items()}},
-        "covariance": {"params": names, "units": [model.units.get(n, "turns") for n in names],
-                       "matrix": np.asarray(result.covariance).tolist()},
-    }
-
-
 def _print_fit(par, model, result, values, kind: str, fit, freeze, parenthesis: bool,
                echo: Callable[[str], None]) -> None:
     from jugbayes.report.fit_table import derived_quantities, derived_table, fit_table, held_parameters, held_text
@@ -121,6 +99,8 @@ def run_wls(par_path, tim_path, *, fit: str | None = None, freeze: str | None = 
     kind = f"wideband {kind}" if model.structure.wideband else kind  # TOAs and DMs in one GLS (as PINT)
     values = fitted_values(model, result)
     _print_fit(par, model, result, values, kind, fit, freeze, parenthesis, echo)
+    from jugbayes.report.fit_summary import summary_dict
+
     info = summary_dict(par_path, tim_path, model, result, values, kind)
     problems = warn_fit_quality(result, toas, par)
     run = WlsRun(par, toas, model, noise, result, values, info, problems, refused=bool(strict and problems))

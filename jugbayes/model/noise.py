@@ -446,6 +446,29 @@ def toa_sigma_and_basis(noise: NoiseModel | None, error_us, sigma_only: bool = F
     return sigma, noise.basis(), noise.weights_s2()
 
 
+def noise_realisations_s(noise: NoiseModel, error_us, resid_s) -> dict[str, np.ndarray]:
+    """The conditional mean of each correlated process given residuals ``resid_s`` (n,): {"ecorr", "red", "dm"}
+    (s per TOA; only those the model has), E[T_c a_c | r] with a ~ N(0, phi) and the phase offset an
+    infinite-variance column, as the fitter's likelihood has them.  ``resid_s`` less their sum are the
+    whitened residuals PINT and enterprise plot (``noise_resids``)."""
+    sigma = toa_sigma_and_basis(noise, error_us, sigma_only=True)[0]
+    parts = {"ecorr": (noise.ecorr_basis, noise.ecorr_weight_s2), "red": (noise.red_basis, noise.red_weight_s2),
+             "dm": (noise.dm_basis, noise.dm_weight_s2)}
+    parts = {k: v for k, v in parts.items() if v[0].shape[1]}
+    if not parts:
+        return {}
+    t = np.hstack([b for b, _ in parts.values()] + [np.ones((len(sigma), 1))])
+    inv_phi = np.concatenate([1.0 / w for _, w in parts.values()] + [np.array([1e-40])])
+    u = t / sigma[:, None]
+    coef = np.linalg.solve(np.diag(inv_phi) + u.T @ u, u.T @ (np.asarray(resid_s) / sigma))
+    out, j = {}, 0
+    for name, (basis, _) in parts.items():
+        k = basis.shape[1]
+        out[name] = basis @ coef[j:j + k]
+        j += k
+    return out
+
+
 def offset_marginal_factor(sigma_s, basis, weights_s2):
     """Whitened basis U = [T, 1]/sigma, the constant column (phase offset) with infinite variance, and the
     Cholesky factor of diag(1/phi) + U^T U: everything :func:`gls_chi2` needs (JAX, jittable)."""

@@ -100,8 +100,10 @@ def write_report(path: str | os.PathLike, text: str, *, protect: tuple = ()) -> 
     return atomic_write_text(out, text)
 
 
-def fit_report(model, fit, noise, path, *, idata=None, fit_text: str = "", protect: tuple = ()) -> Path:
-    """Write the page for a fit (and its posterior ``idata``) to ``path``; returns the path."""
+def fit_report(model, fit, noise, path, *, idata=None, fit_text: str = "", protect: tuple = (),
+               warnings: list[str] = ()) -> Path:
+    """Write the page for a fit (and its posterior ``idata``) to ``path``; returns the path.  ``warnings``: what
+    the run warned of (reading, fit quality, ...), listed with the fit's and the posterior's own."""
     import numpy as np
 
     from jugbayes.report.plots import plot_model_residuals
@@ -111,7 +113,7 @@ def fit_report(model, fit, noise, path, *, idata=None, fit_text: str = "", prote
     line = (f"chi2 {fit.chi2:.3f} for {fit.dof} dof (reduced {fit.reduced_chi2:.4f}); weighted rms "
             f"{fit.wrms_prefit_us:.4f} -> {fit.wrms_postfit_us:.4f} us; {fit.iterations} iterations, "
             f"{'converged' if fit.converged else 'NOT converged'}")
-    warn = [] if fit.converged else ["the fit did not converge"]
+    warn = list(warnings) + ([] if fit.converged else ["the fit did not converge"])
     warn += [f"dropped from the fit (degenerate): {', '.join(fit.dropped)}"] if fit.dropped else []
     panels = {"pre-fit": np.asarray(model.residuals()["time_s"]), "post-fit": fit.residuals_s}
     fig = plot_model_residuals(model, panels, None, noise=noise)

@@ -38,11 +38,12 @@ def orbital_phase(model) -> tuple[np.ndarray, str] | None:
 
 
 def plot_residual_panels(toas, panels: dict, sigma_us, path: str | os.PathLike | None, *, title: str = "",
-                         phase: tuple[np.ndarray, str] | None = None):
+                         phase: tuple[np.ndarray, str] | None = None, curves: dict | None = None):
     """Rows: ``panels`` ({"pre-fit": residuals_s, ...}, weighted mean removed); columns: MJD, orbital phase
     (``phase``, binaries) and frequency.  Error bars ``sigma_us`` (EFAC/EQUAD-scaled); one colour and legend
-    entry per receiver/backend (:func:`backend_labels`), else colour by frequency.  Writes ``path`` if given; returns
-    the matplotlib Figure (no pyplot state)."""
+    entry per receiver/backend (:func:`backend_labels`), else colour by frequency.  ``curves`` ({panel: (label,
+    values_s)}) are drawn as a line against MJD on that panel (e.g. the red-noise realisation).  Writes ``path``
+    if given; returns the matplotlib Figure (no pyplot state)."""
     from matplotlib.figure import Figure
 
     sigma_us = np.asarray(sigma_us, dtype=float)
@@ -71,8 +72,14 @@ def plot_residual_panels(toas, panels: dict, sigma_us, path: str | os.PathLike |
             ax.set_xlabel(xlabel)
             if col == 0:
                 ax.set_ylabel(f"{name} residual (us)")
+        if curves and name in curves:
+            label, y_s = curves[name]
+            order = np.argsort(columns[0][1])
+            y_us = (np.asarray(y_s) - np.sum(w * y_s) / np.sum(w)) * 1e6
+            (line,) = axes[row, 0].plot(columns[0][1][order], y_us[order], color="k", lw=1.0, label=label)
+            axes[row, 0].legend(handles=[line], loc="upper left", fontsize="small")
     if labels is not None:
-        handles, names = axes[0, 0].get_legend_handles_labels()
+        handles, names = axes[0, 1].get_legend_handles_labels()
         fig.legend(handles, names, loc="outside right upper", fontsize="small", title=labels[1])
     else:
         fig.colorbar(sc, ax=axes, label="frequency (MHz)")
@@ -84,9 +91,21 @@ def plot_residual_panels(toas, panels: dict, sigma_us, path: str | os.PathLike |
 
 def plot_model_residuals(model, panels: dict, path: str | os.PathLike | None, *, noise=None, title: str = ""):
     """:func:`plot_residual_panels` for a model's TOAs: error bars scaled by its noise model's EFAC/EQUAD
-    (``noise``, else the .par's), an orbital-phase column for binaries.  Returns the Figure."""
-    from jugbayes.model.noise import noise_for_model, toa_sigma_and_basis
+    (``noise``, else the .par's), an orbital-phase column for binaries.  With correlated noise (GLS) and a
+    "post-fit" panel, that panel also shows the red(+DM)-noise realisation and a "whitened" panel follows
+    (post-fit less every noise realisation: ECORR, red, DM; :func:`jugbayes.model.noise.noise_realisations_s`).
+    Returns the Figure."""
+    from jugbayes.model.noise import noise_for_model, noise_realisations_s, toa_sigma_and_basis
 
     noise = noise_for_model(model) if noise is None else noise
     sigma_us = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0] * 1e6
-    return plot_residual_panels(model.toas, panels, sigma_us, path, title=title, phase=orbital_phase(model))
+    curves = {}
+    if noise.correlated and "post-fit" in panels:
+        post = np.asarray(panels["post-fit"])
+        parts = noise_realisations_s(noise, model.toas.error_us, post)
+        panels = dict(panels, whitened=post - sum(parts.values()))
+        gp = [k for k in ("red", "dm") if k in parts]
+        if gp:
+            curves["post-fit"] = (" + ".join(gp) + " noise realisation", sum(parts[k] for k in gp))
+    return plot_residual_panels(model.toas, panels, sigma_us, path, title=title, phase=orbital_phase(model),
+                                curves=curves)

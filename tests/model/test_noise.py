@@ -350,3 +350,29 @@ def test_grouped_forms_exact_unless_equads_move(small):
     got = np.asarray(forms(jnp.asarray(equad_moved), g))
     assert np.all(np.linalg.eigvalsh(got) > 0)
     assert 0.5 < np.linalg.det(got) ** 0.25 / np.linalg.det(ref) ** 0.25 < 2.0
+
+
+def test_noise_realisations_are_the_dense_conditional_means(small):
+    """Each process's realisation against numpy's dense formula T_c phi_c T_c^T P r, P = C^-1 projected off
+    the constant (the infinite-variance phase offset), sigma and phi from the formulas; they sum to the GP part."""
+    from jugbayes.model.noise import noise_realisations_s
+
+    model, noise = small
+    rng = np.random.default_rng(11)
+    resid = rng.standard_normal(len(model.toas)) * 2e-6 + 3e-6
+    got = noise_realisations_s(noise, model.toas.error_us, resid)
+    assert set(got) == {"ecorr", "red", "dm"}
+    sigma, phi = _with_values(noise, np.array([p.value for p in noise_parameters(noise)]))
+    parts = {"ecorr": noise.ecorr_basis, "red": noise.red_basis, "dm": noise.dm_basis}
+    basis = np.hstack(list(parts.values()))
+    c = np.diag(sigma**2) + basis @ np.diag(phi) @ basis.T
+    one = np.ones_like(resid)
+    ci_r, ci_1 = np.linalg.solve(c, resid), np.linalg.solve(c, one)
+    p_r = ci_r - ci_1 * (one @ ci_r) / (one @ ci_1)
+    j = 0
+    for name, b in parts.items():
+        k = b.shape[1]
+        want = b @ (phi[j:j + k] * (b.T @ p_r))
+        j += k
+        assert np.abs(got[name] - want).max() < 1e-9 * np.abs(want).max(), name
+        assert np.abs(want).max() > 1e-8  # each process carries something

@@ -50,3 +50,27 @@ def test_panels_colours_and_scaled_error_bars(dd_model, tmp_path):
     bars = axes[0, 0].containers[0].lines[2][0].get_segments()
     half_heights = np.array([abs(s[1, 1] - s[0, 1]) / 2 for s in bars])
     np.testing.assert_allclose(half_heights, 1.1 * np.sqrt(np.asarray(toas.error_us)[sel] ** 2 + 0.1**2), rtol=1e-12)
+
+
+def test_gls_plot_adds_whitened_panel_and_red_noise_curve(tmp_path):
+    """With red noise, fit --plot's figure has a third row (post-fit less the noise realisations) and the
+    red-noise realisation drawn on the post-fit row."""
+    from jugbayes.fit.command import plot_fit, run_wls
+
+    par = tmp_path / "red.par"
+    par.write_text((DD / "dd_binary.par").read_text() + "TNREDAMP -13.5\nTNREDGAM 3.0\nTNREDC 10\n")
+    run = run_wls(par, DD / "dd_binary.tim", echo=lambda s: None, clock_dir=CLOCK_DIR,
+                  ephem_file=EPHEM_DIR / "de421.bsp")
+    plot_fit(run, tmp_path / "r.png")
+    import matplotlib.image
+
+    assert matplotlib.image.imread(tmp_path / "r.png").shape[0] > 0
+    from jugbayes.report.plots import plot_model_residuals
+
+    fig = plot_model_residuals(run.model, {"pre-fit": run.result.residuals_s, "post-fit": run.result.residuals_s},
+                               None, noise=run.noise)
+    axes = np.array(fig.axes[:9]).reshape(3, 3)
+    assert axes[2, 0].get_ylabel() == "whitened residual (us)"
+    lines = [ln for ln in axes[1, 0].get_lines() if not ln.get_label().startswith("_")]  # not the error-bar caps
+    assert [ln.get_label() for ln in lines] == ["red noise realisation"]
+    assert np.ptp(lines[0].get_ydata()) > 0.01  # us: a visible curve
