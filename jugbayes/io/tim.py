@@ -301,6 +301,9 @@ def _accept(row: _Row, path: Path, lineno: int, st: _State, out: _Collector, fid
         raise InputError(path, lineno, f"TOA error must be a finite, positive number of us, got {row.error_text[:40]!r}")
     if freq == 0.0:  # TEMPO's convention for infinite frequency; "inf" is read the same way
         freq = np.inf
+    elif np.isinf(freq) and row.freq_text.strip().lstrip("+").lower() not in ("inf", "infinity"):
+        raise InputError(path, lineno, f"frequency {row.freq_text[:40]!r} MHz overflows a float: not a frequency "
+                                       "(write 0 or inf for an infinite frequency)")
     if freq < 0 or np.isnan(freq):
         raise InputError(path, lineno, f"bad frequency {row.freq_text[:40]!r} MHz (0 or inf: infinite frequency)")
     if st.emin > err or st.emax < err or st.fmin > freq or st.fmax < freq:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -233,3 +234,11 @@ def test_megabyte_number_is_one_short_error_line(tmp_path):
 def test_infinite_frequency_written_as_zero_or_inf(tmp_path):
     toas = read_tim(_write(tmp_path, "FORMAT 1\na 0 55000.5 1.0 gbt\nb inf 55000.6 1.0 gbt\nc 1400 55000.7 1.0 gbt\n"))
     assert np.isinf(toas.freq_mhz[:2]).all() and toas.freq_mhz[2] == 1400.0
+
+
+@pytest.mark.parametrize("text", ["1e400", "9" * 400, "-inf"])
+def test_overflowing_frequency_is_refused_not_read_as_infinite(tmp_path, text):
+    """Only 0 and a written inf mean infinite frequency; a number too large for a float is an error."""
+    path = _write(tmp_path, f"FORMAT 1\na {text} 55000.5 1.0 gbt\n")
+    with pytest.raises(InputError, match=rf"^{re.escape(str(path))}:2: (frequency .* overflows a float|bad frequency)"):
+        read_tim(path)
