@@ -8,6 +8,8 @@ phase over the TOAs below ``MAX_PHASE_TURNS``, where its fraction of a turn is s
 
 from __future__ import annotations
 
+import math
+
 from math import factorial
 
 import numpy as np
@@ -30,6 +32,10 @@ def check_physical(par: ParFile) -> None:
         if family in _NON_NEGATIVE and not p.as_float() >= 0:
             raise InputError(par.path, p.line,
                              f"{p.written_name} {p.value}: must not be negative ({_NON_NEGATIVE[family]})")
+        if family == "TZRFRQ" and math.isinf(p.as_float()) and p.value.strip().lstrip("+").lower() not in (
+                "inf", "infinity"):
+            raise InputError(par.path, p.line, f"TZRFRQ {p.value[:40]}: overflows a float, not a frequency "
+                                               "(write 0 or inf for an infinite frequency)")
 
 
 def check_spin_phase(par: ParFile, f_ref, dt_pepoch_s: np.ndarray) -> None:

@@ -24,6 +24,8 @@ def _par(*lines):
         (("EQUAD -f X 0.1", "T2EQUAD -f Y -0.1"), "p.par:4", "T2EQUAD -0.1: must not be negative"),
         (("TNECORR -f X -1",), "p.par:3", "TNECORR -1: must not be negative"),
         (("TZRFRQ -1400",), "p.par:3", "TZRFRQ -1400: must not be negative"),
+        (("TZRFRQ inf",), None, None),
+        (("TZRFRQ 1e400",), "p.par:3", "TZRFRQ 1e400: overflows a float"),
     ],
 )
 def test_check_physical(lines, where, message):
