@@ -55,7 +55,7 @@ def is_finite_float(text: str) -> bool:
     """True if ``text`` is a number whose float64 value is finite (no NaN, inf or overflow like 1e400)."""
     if not is_float(text):
         return False
-    return math.isfinite(float(to_decimal(text)))
+    return math.isfinite(float(text.replace("D", "E").replace("d", "e")))  # float(): exponents beyond Decimal's range
 
 
 def to_float(text: str) -> float:

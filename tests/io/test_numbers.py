@@ -76,3 +76,11 @@ def test_mjd_parts_is_exact(day, frac_digits):
 def test_mjd_parts_rejects_non_mjds(text):
     with pytest.raises(ValueError, match="bad MJD"):
         numbers.mjd_parts(text)
+
+
+@pytest.mark.parametrize(("text", "finite"), [("1.5", True), ("1e400", False), ("1D3", True), ("nan", False),
+                                              ("1e900000000000000000000", False), ("1e-900000000000000000000", True)])
+def test_is_finite_float_even_beyond_decimals_exponent_range(text, finite):
+    from jugbayes.io.numbers import is_finite_float
+
+    assert is_finite_float(text) is finite
