@@ -159,8 +159,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
         plot_fit(run, png, title=run.par.pulsar or Path(args.par).stem)
-        print(f"wrote {png} (residuals against MJD{', orbital phase' if run.model.structure.binary else ''} and "
-              "frequency; error bars EFAC/EQUAD-scaled)")
+        _say_residual_plot(run.model, png)
     if args.report:
         from jugbayes.report.fit_table import fit_table
         from jugbayes.report.html import fit_report
@@ -223,6 +222,10 @@ def _plot_residuals(model, panels: dict, png, title: str) -> None:
     from jugbayes.report.plots import plot_model_residuals
 
     plot_model_residuals(model, panels, png, title=title)
+    _say_residual_plot(model, png)
+
+
+def _say_residual_plot(model, png) -> None:
     print(f"wrote {png} (residuals against MJD{', orbital phase' if model.structure.binary else ''} and frequency; "
           "error bars EFAC/EQUAD-scaled)")
 

@@ -89,6 +89,7 @@ def run_wls(par_path, tim_path, *, fit: str | None = None, freeze: str | None = 
     from jugbayes.io.output import write_json
     from jugbayes.model.noise import noise_for_model
     from jugbayes.model.timing_model import build_model
+    from jugbayes.report.fit_summary import summary_dict
     from jugbayes.report.fitted_par import fitted_values, updated_par
 
     par, toas = loaded if loaded is not None else (read_par(par_path), read_tim(tim_path))
@@ -99,8 +100,6 @@ def run_wls(par_path, tim_path, *, fit: str | None = None, freeze: str | None = 
     kind = f"wideband {kind}" if model.structure.wideband else kind  # TOAs and DMs in one GLS (as PINT)
     values = fitted_values(model, result)
     _print_fit(par, model, result, values, kind, fit, freeze, parenthesis, echo)
-    from jugbayes.report.fit_summary import summary_dict
-
     info = summary_dict(par_path, tim_path, model, result, values, kind)
     problems = warn_fit_quality(result, toas, par)
     run = WlsRun(par, toas, model, noise, result, values, info, problems, refused=bool(strict and problems))
