@@ -44,6 +44,9 @@ def exit_now(status: int) -> None:
         except (OSError, ValueError):
             pass
     if "multiprocessing.util" in sys.modules:
+        import gc
+
+        gc.collect()  # multiprocessing objects left for collection release their semaphores here, not mid-exit
         sys.modules["multiprocessing.util"]._exit_function()
     os._exit(status)
 

@@ -68,6 +68,9 @@ class WorkerPool(ProcessPoolExecutor):
             if p.is_alive():
                 p.kill()
                 p.join(grace_s)
+        manager = getattr(self, "_executor_manager_thread", None)
+        if manager is not None:  # let it finish closing the queues: an exit while it does leaks their semaphores
+            manager.join(grace_s)
 
 
 def spawn_pool(workers: int, initializer, initargs: tuple = ()) -> WorkerPool:
