@@ -7,9 +7,10 @@ their columns by the chain rule, still all autodiff: d(residual_i)/d(delay_i) fr
 pass with a unit tangent on an extra per-TOA delay, times d(delay_i)/d(parameter) from the delay
 sub-function; every other column is a forward-mode (jacfwd) column.  See :func:`design_matrix_fn`.
 
-Correlated noise (ECORR, red/DM noise: basis T, prior weights phi) is marginalised by projection:
-the whitened noise block [[T/sigma], [phi^-1/2]] is factorised once per fit (an orthonormal basis Q
-by Cholesky), and each step projects the whitened design matrix and residuals off it.  The
+Correlated noise (ECORR, red/DM noise: basis T, prior weights phi) is marginalised by projection
+(:func:`jugbayes.model.noise.kernel.project`): the whitened noise block [[T/sigma], [phi^-1/2]] is factorised
+once per fit (an orthonormal basis Q by Cholesky), and each step projects the whitened design matrix and
+residuals off it.  The
 projected (n + m) x p matrix A has A^T A = J^T C^-1 J, the GLS normal matrix (never formed), and
 its column-scaled SVD gives the step and the covariance, with singular values below ``RCOND``
 times the largest dropped (a warning names the degenerate combination).  This is the solution of
@@ -35,7 +36,7 @@ import numpy as np
 from jugbayes.config import enable_x64
 from jugbayes.errors import InputError
 from jugbayes.jitcache import cached_jit
-from jugbayes.model.noise import fitter_noise, with_wideband_rows
+from jugbayes.model.noise import fixed_kernel, kernel, toa_sigma_and_basis, with_wideband_rows
 
 enable_x64()
 
@@ -214,69 +215,23 @@ def _with_dm_rows(model, free, with_offset, design, resid):
     return design_wb, resid_wb
 
 
-def _white_factor(sigma_s, epoch, ecorr_var):
-    """(1/sigma, epoch, alpha/s) for :func:`_whiten`: s_e = sum 1/sigma^2 over epoch e, alpha_e = 1 - (1 + c_e s_e)^-1/2."""
-    inv = 1.0 / sigma_s
-    m = ecorr_var.shape[0]
-    s_e = jax.ops.segment_sum(inv**2, epoch, num_segments=m + 1)[:m]
-    alpha = 1.0 - 1.0 / jnp.sqrt(1.0 + ecorr_var * s_e)
-    return inv, epoch, jnp.concatenate([alpha / s_e, jnp.zeros(1)])
+def _fit_factor(kern):
+    """(projector off the noise columns, projector off them and the phase offset): the step projects its
+    whitened [J, r] off the first (the offset is a fitted column), the GLS chi2 marginalises the offset too."""
+    fac = kernel.factor(kern)
+    return kernel.projector(fac, infinite=False), kernel.projector(fac, infinite=True)
 
 
-def _whiten(x, white):
-    """W x with W^T W = N^-1, N = diag(sigma^2) + one c_e 1 1^T block per (disjoint) ECORR epoch.
-
-    Per epoch, N_e = D^1/2 (I + c v v^T) D^1/2 with v = 1/sigma, so W = (I - alpha v v^T / |v|^2) D^-1/2:
-    divide by sigma, then shrink the component along v.  O(n) per column, no n x m basis.
-    """
-    if x.ndim == 1:
-        return _whiten(x[:, None], white)[:, 0]
-    inv, epoch, coef = white
-    y = x * inv[:, None]
-    m = coef.shape[0] - 1
-    if m == 0:
-        return y
-    along = jax.ops.segment_sum(inv[:, None] * y, epoch, num_segments=m + 1)  # v . y per epoch (last: none)
-    return y - (coef[epoch] * inv)[:, None] * along[epoch]
-
-
-def _noise_factor(sigma_s, epoch, ecorr_var, t_mat, phi, offset_rows=None):
-    """(white, Q_top, Q_bot, p_offset): the white+ECORR whitening, an orthonormal basis Q of the whitened
-    Fourier block B = [[W T], [phi^-1/2]] (by Cholesky of B^T B = diag(1/phi) + (W T)^T (W T)), and the offset
-    column [W 1; 0] projected off it (for chi2 with the offset marginalised; ``offset_rows``: 1 on the rows
-    the offset moves, default all, 0 on wideband DM rows).  Once per fit: noise is fixed."""
-    white = _white_factor(sigma_s, epoch, ecorr_var)
-    ones = _whiten(jnp.ones_like(sigma_s) if offset_rows is None else offset_rows, white)
-    if t_mat.shape[1] == 0:
-        return white, jnp.zeros((len(sigma_s), 0)), jnp.zeros((0, 0)), (ones, jnp.zeros(0))
-    tw = _whiten(t_mat, white)
-    chol = jnp.linalg.cholesky(jnp.diag(1.0 / phi) + tw.T @ tw)
-    q_top = jax.scipy.linalg.solve_triangular(chol, tw.T, lower=True).T
-    q_bot = jax.scipy.linalg.solve_triangular(chol, jnp.diag(1.0 / jnp.sqrt(phi)), lower=True).T
-    k = q_top.T @ ones
-    return white, q_top, q_bot, (ones - q_top @ k, -q_bot @ k)
-
-
-def _project(q_top, q_bot, a):
-    """[[a], [0]] with its component along Q removed: (top rows, bottom rows)."""
-    k = q_top.T @ a
-    return a - q_top @ k, -q_bot @ k
-
-
-def _chi2(b, q_top, q_bot, p_offset, gls):
-    """r^T C^-1 r for whitened residuals b (WLS: |b|^2; GLS: noise and phase offset marginalised)."""
-    if not gls:
-        return jnp.sum(b * b)
-    top, bot = _project(q_top, q_bot, b)
-    pu_top, pu_bot = p_offset
-    along = jnp.sum(top * pu_top) + jnp.sum(bot * pu_bot)
-    return jnp.sum(top * top) + jnp.sum(bot * bot) - along * along / (jnp.sum(pu_top**2) + jnp.sum(pu_bot**2))
+def _chi2(proj, r):
+    """r^T C^-1 r of the columns ``proj`` projects off (WLS: |r / sigma|^2)."""
+    top, bottom = kernel.project(proj, r)
+    return jnp.sum(top * top) + jnp.sum(bottom * bottom)
 
 
 def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
     """Jitted ``step(x, factor, data) -> (resid, chi2, step, cov, singular values, V^T, kept)``,
     ``chi2_at(x, factor, data) -> (resid, chi2)`` and ``chi2_many(xs, factor, data) -> chi2s``, cached on the
-    model so a re-fit reuses the compiled code (``factor``: :func:`_noise_factor`'s).
+    model so a re-fit reuses the compiled code (``factor``: :func:`_fit_factor`'s).
 
     The step solves min |A dx + b| for the whitened [J, r], projected off the noise basis when there is
     one (see the module docstring): QR, then the column-scaled SVD of R, small singular values dropped.
@@ -297,11 +252,8 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
         design, resid = _with_dm_rows(model, free, with_offset, design, resid)
 
     def step(x, factor, data):
-        white, q_top, q_bot, p_offset = factor
         r, jac = design(x, data)
-        ab = _whiten(jnp.hstack([jac, r[:, None]]), white)
-        if gls:
-            ab = jnp.vstack(_project(q_top, q_bot, ab))
+        ab = jnp.vstack(kernel.project(factor[0], jnp.hstack([jac, r[:, None]])))
         # QR first (LAPACK, cheap): [A b] = Q [[R, c], [0, rho]], so min |A dx + b| = min |R dx + c|, and the
         # column-scaled SVD is that of the p x p triangle R (same singular values and V as A's).
         rc = jnp.linalg.qr(ab, mode="r")
@@ -313,18 +265,17 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
         s_inv = jnp.where(keep, 1.0 / jnp.where(keep, sv, 1.0), 0.0)
         dx = -(vt.T @ (s_inv * (u.T @ c))) / norms
         cov = ((vt.T * s_inv**2) @ vt) / jnp.outer(norms, norms)
-        return r, _chi2(_whiten(r, white), q_top, q_bot, p_offset, gls), dx, cov, sv, vt, keep
+        return r, _chi2(factor[1], r), dx, cov, sv, vt, keep
 
     def chi2_at(x, factor, data):
         r = resid(x, data)
-        return r, _chi2(_whiten(r, factor[0]), *factor[1:], gls)
+        return r, _chi2(factor[1], r)
 
     # Batches of points share each pass over the noise basis (the GLS chi2 is memory-bound).
     batch = max(1, min(64, TANGENT_BUDGET // max(len(model.toas), 1)))
 
     def chi2_many(xs, factor, data):
-        return jax.lax.map(lambda x: _chi2(_whiten(resid(x, data), factor[0]), *factor[1:], gls), xs,
-                           batch_size=batch)
+        return jax.lax.map(lambda x: _chi2(factor[1], resid(x, data)), xs, batch_size=batch)
 
     cache[key] = _SHARED_STEPS[(what, n_rows)] = tuple(cached_jit(f, what) for f in (step, chi2_at, chi2_many))
     while len(_SHARED_STEPS) > MAX_SHARED_STEPS:
@@ -332,17 +283,19 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
     return cache[key]
 
 
-def _noise_factor_cached(model, *arrays):
-    """:func:`_noise_factor` for these arrays, kept on the model for re-fits with the same noise."""
-    key = tuple(_checksum(np.asarray(arr)) for arr in arrays)
+def _fit_factor_cached(model, kern, gls: bool):
+    """(step projector, chi2 projector) for this kernel, kept on the model for re-fits with the same noise."""
+    kern = kernel.Kernel(*(np.asarray(a) for a in kern))
+    key = (gls,) + tuple(_checksum(a) for a in kern)
     cache = model.__dict__.setdefault("_noise_factors", {})
     if key not in cache:
         cache.clear()  # one noise model at a time
-        cache[key] = _noise_factor_jit(*(np.asarray(a) for a in arrays))
+        step_proj, all_proj = _fit_factor_jit(kern)
+        cache[key] = (step_proj, all_proj if gls else step_proj)
     return cache[key]
 
 
-_noise_factor_jit = cached_jit(_noise_factor, "")
+_fit_factor_jit = cached_jit(_fit_factor, "")
 
 
 def _checksum(arr: np.ndarray) -> tuple:
@@ -366,15 +319,16 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
         raise KeyError(f"not parameters of this model: {', '.join(unknown)}")
     with_offset = "PHOFF" not in free
     _check_enough_toas(model, free + ((OFFSET,) if with_offset else ()))
-    raw, epoch, ecorr_var, basis, weights = fitter_noise(noise, model.toas.error_us)
+    raw = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0]
     if sigma_us is not None:
         raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
     n_toa = len(raw)
-    raw, epoch, basis, offset_rows = with_wideband_rows(model, noise, raw, epoch, len(ecorr_var), basis)
+    kern = with_wideband_rows(model, noise, fixed_kernel(noise, raw))
+    raw = np.asarray(kern.sigma)
     gls = noise is not None and noise.correlated
     names = free + ((OFFSET,) if with_offset else ())
     step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, gls)
-    factor = _noise_factor_cached(model, raw, epoch, ecorr_var, basis, weights, offset_rows)
+    factor = _fit_factor_cached(model, kern, gls)
     # x stays a host array (numpy arithmetic between steps: no small JAX programs), passed the same way each call.
     x = np.zeros(len(names))
     r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)

@@ -198,25 +198,20 @@ def linear_names(model, names, marginalize) -> tuple[str, ...]:
 
 
 class _Likelihood:
-    """-chi2/2 with the noise fixed: Woodbury over the noise basis (finite weights) and the offset and
-    marginalised columns (infinite variance, unit-norm scaled); factorised once."""
+    """-chi2/2 with the noise fixed: the noise kernel (:mod:`jugbayes.model.noise.kernel`) with the phase offset
+    and the marginalised parameters' columns as infinite-variance columns, factored once."""
 
     def __init__(self, model, noise, names, theta_fit, sigma_fit, lin):
-        from jugbayes.model.noise import toa_sigma_and_basis
+        from jugbayes.model.noise import fixed_kernel, kernel, toa_sigma_and_basis
 
         self.model, self.names, self.lin = model, tuple(names), tuple(lin)
         self.base = dict(model.zero_params(), **{n: jnp.float64(v) for n, v in zip(names, theta_fit)})
-        raw, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
-        self.sigma = jnp.asarray(raw)
-        offset = [] if "PHOFF" in lin else [np.ones((len(raw), 1))]
-        inf_cols = np.hstack(offset + [self.design(theta_fit, sigma_fit)]) / raw[:, None]
-        self.norm = np.linalg.norm(inf_cols, axis=0)
-        inf_cols = inf_cols / self.norm
-        self._check_degenerate(inf_cols)
-        u = np.hstack([basis / raw[:, None], inf_cols])
-        inv_phi = np.concatenate([1.0 / weights, np.zeros(inf_cols.shape[1])])
-        self.u = jnp.asarray(u)
-        self.chol = jnp.linalg.cholesky(jnp.diag(inv_phi) + self.u.T @ self.u)
+        raw = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0]
+        cols = self.design(theta_fit, sigma_fit)
+        offset = "PHOFF" not in lin
+        whitened = np.hstack(([np.ones((len(raw), 1))] if offset else []) + [cols]) / raw[:, None]
+        self._check_degenerate(whitened / np.linalg.norm(whitened, axis=0))
+        self.fac = kernel.factor(fixed_kernel(noise, raw, inf=cols, offset=offset))
         self.m = len(lin)
 
     def design(self, theta_fit, sigma_fit) -> np.ndarray:
@@ -249,41 +244,35 @@ class _Likelihood:
                                 f"{', '.join(labels[i] for i in worst)}; freeze one or leave it out of --marginalize")
 
     def arrays(self) -> dict:
-        """Everything the log-likelihood reads, as a pytree of arrays: the TOA data, the parameters' fit values,
-        the scaled TOA errors and the Woodbury factors.  Passed as an argument, not closed over, so that data
-        sets with the same structure share one compiled sampler (validation studies)."""
-        return {"data": self.model.data, "base": self.base, "sigma": self.sigma, "u": self.u, "chol": self.chol}
+        """Everything the log-likelihood reads, as a pytree of arrays: the TOA data, the parameters' fit values
+        and the noise kernel's factor.  Passed as an argument, not closed over, so that data sets with the same
+        structure share one compiled sampler (validation studies)."""
+        return {"data": self.model.data, "base": self.base, "fac": self.fac}
 
     def params(self, theta_rest, rest, arrays: dict | None = None) -> dict:
         base = (arrays or self.arrays())["base"]
         return dict(base, **{n: theta_rest[i] for i, n in enumerate(rest)})
 
-    def whitened(self, p, arrays: dict | None = None):
-        a = arrays or self.arrays()
-        return self.model.residual_fn(p, a["data"])["time_s"] / a["sigma"]
-
     def loglike(self, p, arrays: dict | None = None):
+        from jugbayes.model.noise import kernel
+
         a = arrays or self.arrays()
-        b = self.whitened(p, a)
-        y = jax.scipy.linalg.solve_triangular(a["chol"], a["u"].T @ b, lower=True)
-        return -0.5 * (jnp.sum(b * b) - jnp.sum(y * y))
+        return -0.5 * kernel.forms(a["fac"], self.model.residual_fn(p, a["data"])["time_s"])
 
     def linear_draw(self, p, eps):
         """(draw, conditional mean) of the marginalised offsets given the rest (model units)."""
-        b = self.whitened(p)
-        y = jax.scipy.linalg.solve_triangular(self.chol, self.u.T @ b, lower=True)[-self.m:]
-        l22 = self.chol[-self.m:, -self.m:]
-        scale = jnp.asarray(self.norm[-self.m:])
-        mean_c = jax.scipy.linalg.solve_triangular(l22.T, y, lower=False)
-        draw_c = jax.scipy.linalg.solve_triangular(l22.T, y + eps, lower=False)
+        from jugbayes.model.noise import kernel
+
+        r = self.model.residual_fn(p, self.model.data)["time_s"]
         x0 = jnp.asarray([self.base[n] for n in self.lin])
-        return x0 - draw_c / scale, x0 - mean_c / scale
+        # r(x0 + dx) = r(x0) + X dx: the coefficients a of X in r(x0) are -dx
+        return (x0 - kernel.conditional(self.fac, r, eps, last=self.m),
+                x0 - kernel.conditional(self.fac, r, last=self.m))
 
     def linear_cov(self) -> np.ndarray:
-        l22 = np.asarray(self.chol[-self.m:, -self.m:])
-        inv = np.linalg.inv(l22)
-        scale = self.norm[-self.m:]
-        return (inv.T @ inv) / np.outer(scale, scale)
+        from jugbayes.model.noise import kernel
+
+        return np.asarray(kernel.covariance(self.fac, last=self.m))
 
 
 def _reporting_nuts():

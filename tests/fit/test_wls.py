@@ -272,7 +272,8 @@ def test_gls_step_equals_dense_generalised_least_squares(ecorr_blocks):
     ``ecorr_blocks`` N also holds disjoint ECORR epochs, whitened block by block instead of as columns."""
     import jax.numpy as jnp
 
-    from jugbayes.fit.wls import _make_step, _noise_factor, design_matrix_fn
+    from jugbayes.fit.wls import _fit_factor, _make_step, design_matrix_fn
+    from jugbayes.model.noise import kernel
 
     model = _model("NGC6440E")
     free = model.free
@@ -291,7 +292,7 @@ def test_gls_step_equals_dense_generalised_least_squares(ecorr_blocks):
             n_mat[np.ix_(rows, rows)] += ecorr_var[e]
     step = _make_step(model, free, True, True)[0]
     x = jnp.zeros(len(free) + 1)
-    factor = _noise_factor(*(jnp.asarray(a) for a in (sigma, epoch, ecorr_var, t_mat, phi)))
+    factor = _fit_factor(kernel.Kernel(*(jnp.asarray(a) for a in (sigma, epoch, ecorr_var, t_mat, phi, np.ones((n, 1))))))
     r, chi2, dx, cov, *_ = step(x, factor, model.data)
     r, jac = (np.asarray(a) for a in design_matrix_fn(model, free, True)[0](x))
     c_inv = np.linalg.inv(n_mat + t_mat @ np.diag(phi) @ t_mat.T)

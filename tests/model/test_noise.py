@@ -15,9 +15,9 @@ from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS, ROOT
 from jugbayes.errors import InputError
 from jugbayes.fit.wls import fit_wls
 from jugbayes.io import read_par, read_tim
-from jugbayes.model.noise import (DMNoiseWarning, build_noise, gls_chi2, grouped_forms, grouped_gram, noise_chi2_logdet,
-                                  noise_factor, noise_for_model, noise_forms, noise_loglike, noise_parameters,
-                                  offset_marginal_factor, toa_sigma_and_basis)
+from jugbayes.model.noise import (DMNoiseWarning, build_noise, fixed_kernel, grouped_forms, grouped_gram, kernel,
+                                  noise_chi2_logdet, noise_factor, noise_for_model, noise_loglike, noise_parameters,
+                                  toa_sigma_and_basis)
 from jugbayes.model.timing_model import build_model
 
 EXAMPLE = ROOT / "models" / "isolated_msp"
@@ -227,15 +227,16 @@ def test_loglike_without_ecorr(small, tmp_path, extra):
     assert abs(chi2 / chi2_ref - 1) < 1e-8 and abs(logdet - logdet_ref) < 1e-8 * abs(logdet_ref)
 
 
-def test_chi2_at_par_values_equals_gls_chi2(small, chi2_logdet):
+def test_chi2_at_par_values_equals_the_fixed_noise_kernel(small, chi2_logdet):
+    """The sampled-noise kernel at the .par's values is the fixed one the fitter and the noise-fixed posterior use."""
     model, noise = small
     resid = np.random.default_rng(3).standard_normal(len(model.toas)) * 1e-6
     values = jnp.asarray([p.value for p in noise_parameters(noise)])
-    chi2, _ = chi2_logdet(resid, values)
-    sigma, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
-    gls = jax.jit(lambda b, s, t, w: gls_chi2(b, *offset_marginal_factor(s, t, w)))
-    expected = gls(resid / sigma, sigma, basis, weights)
-    assert abs(float(chi2) / float(expected) - 1) < 1e-10
+    chi2, logdet = chi2_logdet(resid, values)
+    sigma = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0]
+    fac = kernel.factor(fixed_kernel(noise, sigma))
+    assert abs(float(chi2) / float(kernel.forms(fac, jnp.asarray(resid))) - 1) < 1e-10
+    assert abs(float(logdet) / float(fac.logdet) - 1) < 1e-12
 
 
 def test_loglike_value_and_gradient(small):
@@ -315,7 +316,7 @@ def test_noise_forms_of_a_matrix_match_dense_evaluation(small):
     rng = np.random.default_rng(8)
     y = rng.standard_normal((len(model.toas), 5)) * 1e-6
     values = _random_values(noise, rng)
-    got = np.asarray(noise_forms(noise_factor(noise, jnp.asarray(values)), jnp.asarray(y)))
+    got = np.asarray(kernel.forms(noise_factor(noise, jnp.asarray(values)), jnp.asarray(y)))
     sigma, phi = _with_values(noise, values)
     _, basis, _ = toa_sigma_and_basis(noise, noise.toa_error_s * 1e6)
     ref = _dense_forms(y, sigma, basis, phi)

@@ -16,7 +16,7 @@ from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, PINT_DATASETS
 
 from jugbayes.fit.wls import OFFSET, fit_wls
 from jugbayes.io import read_par, read_tim
-from jugbayes.model.noise import gls_chi2, noise_for_model, offset_marginal_factor, toa_sigma_and_basis
+from jugbayes.model.noise import fixed_kernel, kernel, noise_for_model, toa_sigma_and_basis
 from jugbayes.model.timing_model import build_model
 
 STEP_SIGMA = 0.01
@@ -37,14 +37,14 @@ def _log_density_and_whitening(name):
     vals, vecs = np.linalg.eigh(cov / np.outer(sd, sd))
     keep = vals > 1e-12 * vals.max()
     whitening = sd[:, None] * vecs[:, keep] * np.sqrt(vals[keep])
-    sigma, basis, weights = toa_sigma_and_basis(noise, model.toas.error_us)
-    u, chol = offset_marginal_factor(jnp.asarray(sigma), jnp.asarray(basis), jnp.asarray(weights))
+    sigma = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0]
+    fac = kernel.factor(fixed_kernel(noise, sigma))
     base = model.zero_params()
 
     @jax.jit
     def log_density(theta):
         p = dict(base, **{n: theta[i] for i, n in enumerate(names)})
-        return -0.5 * gls_chi2(model.residual_fn(p, model.data)["time_s"] / sigma, u, chol)
+        return -0.5 * kernel.forms(fac, model.residual_fn(p, model.data)["time_s"])
 
     return log_density, center, whitening
 

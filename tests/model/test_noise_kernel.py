@@ -1,0 +1,107 @@
+"""The one noise kernel against a dense n x n evaluation on B1855+09 9yv1 (4005 TOAs, per-backend EFAC/EQUAD,
+disjoint ECORR epochs, 45-component red noise): restricted chi2 and log det, C^-1 y, the conditional mean and
+covariance of the Fourier and infinite-variance coefficients, and the fitter's projections."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import shared_model
+from jugbayes.model.noise import fixed_kernel, kernel, noise_for_model, noise_kernel, noise_parameters
+
+REL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def b1855():
+    """(model, noise, residuals at the .par values, infinite columns: offset + two timing-like columns)."""
+    _, model = shared_model("B1855+09_9yv1")
+    noise = noise_for_model(model)
+    assert noise.ecorr_disjoint and noise.ecorr_groups and noise.red_basis.shape[1] == 90
+    resid = np.asarray(model.residual_fn(model.zero_params(), model.data)["time_s"])
+    t = np.asarray(model.toas.mjd, dtype=float)
+    extra = np.column_stack([(t - t.mean()) / 1e3, np.sin(2 * np.pi * t / 365.25)]) * 1e-6
+    return model, noise, resid, extra
+
+
+def _dense(kern):
+    """(C_0, X) as dense matrices: white + ECORR blocks + F phi F^T, and the infinite-variance columns."""
+    sigma, epoch, ecorr_var, basis, phi, inf = (np.asarray(a) for a in kern)
+    c0 = np.diag(sigma**2) + (basis * phi) @ basis.T
+    for e, var in enumerate(ecorr_var):
+        rows = np.nonzero(epoch == e)[0]
+        c0[np.ix_(rows, rows)] += var
+    return c0, inf
+
+
+def _rel(a, b):
+    return np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))
+
+
+@pytest.fixture(scope="module", params=["par values", "sampled values"])
+def case(b1855, request):
+    """The kernel as the fitter/fixed-noise posterior build it, or as the sampled-noise posterior does at other
+    noise values, with the dense reference quantities."""
+    model, noise, resid, extra = b1855
+    if request.param == "par values":
+        from jugbayes.model.noise import toa_sigma_and_basis
+
+        sigma = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0]
+        kern = fixed_kernel(noise, sigma, inf=extra)
+    else:
+        rng = np.random.default_rng(5)
+        values = np.array([p.value for p in noise_parameters(noise)])
+        values = values + rng.uniform(-0.3, 0.3, len(values))  # EFACs by +-0.3, log10 values by +-0.3 dex
+        kern = kernel.Kernel(*(np.asarray(a) for a in noise_kernel(noise, values, inf=extra)))
+    c0, x = _dense(kern)
+    c0_y, c0_x = np.linalg.solve(c0, resid), np.linalg.solve(c0, x)
+    a = x.T @ c0_x
+    a_x = np.linalg.solve(a, x.T @ c0_y)
+    ref = {"chi2": resid @ c0_y - (x.T @ c0_y) @ a_x,
+           "logdet": np.linalg.slogdet(c0)[1] + np.linalg.slogdet(a)[1],
+           "solve": np.linalg.solve(c0, resid - x @ a_x), "a_x": a_x, "cov_x": np.linalg.inv(a),
+           "chi2_no_inf": resid @ c0_y}
+    ref["a_f"] = np.asarray(kern.phi) * (np.asarray(kern.basis).T @ ref["solve"])
+    return kernel.factor(kern), resid, ref, x.shape[1]
+
+
+def test_chi2_and_log_det_equal_the_dense_evaluation(case):
+    fac, resid, ref, _ = case
+    assert abs(float(kernel.forms(fac, jnp.asarray(resid))) / ref["chi2"] - 1) < REL
+    assert abs(float(fac.logdet) - ref["logdet"]) < REL * abs(ref["logdet"])
+    assert float(kernel.loglike(fac, jnp.asarray(resid))) == pytest.approx(-0.5 * (ref["chi2"] + ref["logdet"]),
+                                                                            rel=REL)
+
+
+def test_solve_and_conditional_mean_equal_the_dense_evaluation(case):
+    fac, resid, ref, q = case
+    assert _rel(kernel.solve(fac, jnp.asarray(resid)), ref["solve"]) < REL
+    mean = np.asarray(kernel.conditional(fac, jnp.asarray(resid)))
+    assert _rel(mean[-q:], ref["a_x"]) < REL
+    assert _rel(mean[:-q], ref["a_f"]) < REL
+    assert _rel(kernel.conditional(fac, jnp.asarray(resid), last=q), ref["a_x"]) < REL
+    assert _rel(kernel.covariance(fac, last=q), ref["cov_x"]) < REL
+    assert _rel(np.asarray(kernel.covariance(fac))[-q:, -q:], ref["cov_x"]) < REL
+
+
+def test_a_conditional_draw_has_the_conditional_covariance(case):
+    """Draws of the infinite-variance coefficients: mean and covariance of 4000 draws within Monte Carlo error."""
+    fac, resid, ref, q = case
+    import jax
+
+    eps = np.random.default_rng(1).standard_normal((q, 4000))
+    many = np.asarray(jax.vmap(lambda e: kernel.conditional(fac, jnp.asarray(resid), e, last=q))(jnp.asarray(eps.T)))
+    sd = np.sqrt(np.diag(ref["cov_x"]))
+    assert np.all(np.abs(many.mean(axis=0) - ref["a_x"]) < 4 * sd / np.sqrt(len(many)))
+    corr = np.cov(many.T) / np.outer(sd, sd)
+    assert np.allclose(corr, ref["cov_x"] / np.outer(sd, sd), atol=0.1)
+
+
+def test_projections_have_the_quadratic_forms_as_squared_norms(case):
+    """What the fitter's QR takes: |project(y)|^2 = y^T C^-1 y, off all columns or off the finite ones only."""
+    fac, resid, ref, _ = case
+    for infinite, expected in ((True, ref["chi2"]), (False, ref["chi2_no_inf"])):
+        top, bottom = kernel.project(kernel.projector(fac, infinite=infinite), jnp.asarray(resid))
+        assert abs(float(jnp.sum(top**2) + jnp.sum(bottom**2)) / expected - 1) < REL
