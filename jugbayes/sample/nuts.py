@@ -32,8 +32,10 @@ timing parameters' posterior width depends on the noise (red noise above all), s
 noise value (:func:`conditional_timing_u`: the linearised GLS solution and covariance there, the map's
 log-Jacobian added); the noise coordinates start from a guess (:data:`jugbayes.sample.priors.NOISE_SCALE`)
 that :func:`laplace_whitening` moves to the mode of their Laplace-marginal density and whitens by its Hessian.
-Not combined with ``marginalize`` yet (the marginalised columns' log-determinant would depend on the
-noise); a free PHOFF is then held at its fit value (the likelihood marginalises the offset).
+With ``marginalize`` the marginalised columns join the kernel's infinite-variance columns at every noise
+value, so the likelihood carries their noise-dependent log-determinant (restricted likelihood), and each
+draw gets its conditional draw of them at its own noise; a free PHOFF is held at its fit value (the
+likelihood marginalises the offset).
 
 Compilation: every number that depends on the data set (TOA data, fit values, Woodbury factors, prior
 bounds, whitening) reaches the NumPyro model as an argument, never through a closure.  With ``share_compiled``
@@ -62,7 +64,7 @@ import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.errors import JugbayesError
-from jugbayes.model.noise import grouped_forms, grouped_gram, noise_loglike
+from jugbayes.model.noise import columns_gram, grouped_forms, grouped_gram, noise_factor, noise_loglike
 
 enable_x64()
 
@@ -211,6 +213,7 @@ class _Likelihood:
         offset = "PHOFF" not in lin
         whitened = np.hstack(([np.ones((len(raw), 1))] if offset else []) + [cols]) / raw[:, None]
         self._check_degenerate(whitened / np.linalg.norm(whitened, axis=0))
+        self.cols = cols  # (n, m) the marginalised parameters' residual derivatives at the fit
         self.fac = kernel.factor(fixed_kernel(noise, raw, inf=cols, offset=offset))
         self.m = len(lin)
 
@@ -259,15 +262,16 @@ class _Likelihood:
         a = arrays or self.arrays()
         return -0.5 * kernel.forms(a["fac"], self.model.residual_fn(p, a["data"])["time_s"])
 
-    def linear_draw(self, p, eps):
-        """(draw, conditional mean) of the marginalised offsets given the rest (model units)."""
+    def linear_draw(self, p, eps, fac=None):
+        """(draw, conditional mean) of the marginalised offsets given the rest (model units); ``fac``: the kernel's
+        factor at this draw's noise (default: the fixed noise's)."""
         from jugbayes.model.noise import kernel
 
+        fac = self.fac if fac is None else fac
         r = self.model.residual_fn(p, self.model.data)["time_s"]
         x0 = jnp.asarray([self.base[n] for n in self.lin])
         # r(x0 + dx) = r(x0) + X dx: the coefficients a of X in r(x0) are -dx
-        return (x0 - kernel.conditional(self.fac, r, eps, last=self.m),
-                x0 - kernel.conditional(self.fac, r, last=self.m))
+        return x0 - kernel.conditional(fac, r, eps, last=self.m), x0 - kernel.conditional(fac, r, last=self.m)
 
     def linear_cov(self) -> np.ndarray:
         from jugbayes.model.noise import kernel
@@ -359,10 +363,8 @@ def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int,
     noise_params, held = [], ()
     if sample_noise:
         noise, noise_params = _noise_params(model, noise)
-        if set(lin) - {"PHOFF"}:
-            raise JugbayesError("--marginalize with --sample-noise is not supported yet (the marginalised columns' "
-                                "log-determinant would vary with the noise); use one or the other")
-        held, lin = lin, ()  # a free PHOFF is the phase offset noise_loglike marginalises: hold it
+        # a free PHOFF is the phase offset noise_loglike marginalises: hold it
+        held, lin = tuple(n for n in lin if n == "PHOFF"), tuple(n for n in lin if n != "PHOFF")
     rest = tuple(n for n in names if n not in lin and n not in held)
     if not rest:
         raise JugbayesError("every fitted parameter is marginalised analytically: nothing left for NUTS to sample")
@@ -382,6 +384,9 @@ def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int,
     w[:k_t, :w_t.shape[1]] = w_t
     w[k_t:, w_t.shape[1]:] = np.diag(scale[k_t:] / jac[k_t:])
     like = _Likelihood(model, None if sample_noise else noise, names, theta_fit, sigma_fit, lin)
+    inf = gram = None
+    if sample_noise and lin:  # the marginalised columns join the kernel's infinite-variance ones at every noise value
+        inf, gram = like.cols, columns_gram(noise, like.cols)
     # Every number that depends on the data set travels in ``args`` (a jitted argument), none in a closure.
     args = {"like": like.arrays(), "prior": transforms.arrays()}
     kz_t = w_t.shape[1]
@@ -392,7 +397,8 @@ def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int,
         p = like.params(theta[:k_t], rest, a["like"])
         if not sample_noise:
             return like.loglike(p, a["like"]) + log_prior
-        return noise_loglike(noise, model.residual_fn(p, a["like"]["data"])["time_s"], theta[k_t:]) + log_prior
+        return (noise_loglike(noise, model.residual_fn(p, a["like"]["data"])["time_s"], theta[k_t:], inf, gram)
+                + log_prior)
 
     def u_of(z, a):
         """(u, log |du/dz|): the sampler's coordinates z mapped to unconstrained u."""
@@ -406,7 +412,7 @@ def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int,
         # f(xi = 0, noise), and its Hessian there set the noise metric.
         w_noise = w[k_t:, kz_t:]
         lin_cols = _timing_design(model, like, transforms, rest, u0, w_t)
-        grouped = grouped_gram(noise, lin_cols, [q.value for q in noise_params])
+        grouped = grouped_gram(noise, lin_cols, [q.value for q in noise_params], inf)
         args.update(u0=jnp.asarray(u0), w=jnp.asarray(w_t), grouped=jax.tree.map(jnp.asarray, grouped))
 
         def noise_density(u_noise):
@@ -455,7 +461,8 @@ def sample_chains(model, fit, noise, chain_ids: tuple[int, ...], *, warmup: int,
     if lin:
         eps = jnp.concatenate([jax.random.normal(jax.random.fold_in(key_lin, c), (samples, len(lin)))
                                for c in chain_ids])
-        lin_mean, lin_cov = _linear_draws(like, rest, flat_theta, eps, out, [names.index(n) for n in lin])
+        fac_of = None if not sample_noise else (lambda v: noise_factor(noise, v, inf, gram))  # noqa: E731
+        lin_mean, lin_cov = _linear_draws(like, rest, flat_theta, eps, out, [names.index(n) for n in lin], fac_of)
         lin_mean = lin_mean.reshape(chains, samples, len(lin))
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {"diverging": np.asarray(extra["diverging"]), "num_steps": np.asarray(extra["num_steps"]),
@@ -500,10 +507,21 @@ def _noise_params(model, noise):
     return noise, params
 
 
-def _linear_draws(like, rest, flat_theta, eps, out, li):
+def _linear_draws(like, rest, flat_theta, eps, out, li, fac_of=None):
     """Fill ``out[:, li]`` with one conditional draw of the marginalised parameters per draw of the rest (``eps``:
-    standard normal, one row per draw); return their conditional means (draws, m) and covariance (m, m)."""
-    draw = jax.jit(lambda args: like.linear_draw(like.params(args[0], rest), args[1]))
-    draws, means = jax.lax.map(draw, (jnp.asarray(flat_theta[:, :len(rest)]), eps), batch_size=64)
+    standard normal, one row per draw); return their conditional means (draws, m) and covariance (m, m).
+    ``fac_of(noise values)``: the kernel's factor at each draw's noise (sampled noise; the covariance is then the
+    average of the draws' conditional covariances), else the fixed noise's."""
+    from jugbayes.model.noise import kernel
+
+    k = len(rest)
+
+    def one(args):
+        theta, e = args
+        fac = like.fac if fac_of is None else fac_of(theta[k:])
+        draw, mean = like.linear_draw(like.params(theta[:k], rest), e, fac)
+        return draw, mean, (jnp.zeros(()) if fac_of is None else kernel.covariance(fac, last=like.m))
+
+    draws, means, covs = jax.lax.map(jax.jit(one), (jnp.asarray(flat_theta), eps), batch_size=64)
     out[:, li] = np.asarray(draws)
-    return np.asarray(means), like.linear_cov()
+    return np.asarray(means), (like.linear_cov() if fac_of is None else np.asarray(covs).mean(axis=0))

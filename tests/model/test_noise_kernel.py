@@ -16,13 +16,16 @@ REL = 1e-10
 
 @pytest.fixture(scope="module")
 def b1855():
-    """(model, noise, residuals at the .par values, infinite columns: offset + two timing-like columns)."""
+    """(model, noise, residuals at the .par values, infinite-variance columns besides the offset: two dense ones and
+    three sparse DMX-like ones, (1400 MHz / f)^2 over a third of the span each)."""
     _, model = shared_model("B1855+09_9yv1")
     noise = noise_for_model(model)
     assert noise.ecorr_disjoint and noise.ecorr_groups and noise.red_basis.shape[1] == 90
     resid = np.asarray(model.residual_fn(model.zero_params(), model.data)["time_s"])
     t = np.asarray(model.toas.mjd, dtype=float)
-    extra = np.column_stack([(t - t.mean()) / 1e3, np.sin(2 * np.pi * t / 365.25)]) * 1e-6
+    third = np.minimum(((t - t.min()) / np.ptp(t) * 3).astype(int), 2)
+    dmx = (third[:, None] == np.arange(3)) * (1400.0 / np.asarray(model.toas.freq_mhz, dtype=float))[:, None] ** 2
+    extra = np.column_stack([(t - t.mean()) / 1e3, np.sin(2 * np.pi * t / 365.25), dmx]) * 1e-6
     return model, noise, resid, extra
 
 
@@ -105,3 +108,21 @@ def test_projections_have_the_quadratic_forms_as_squared_norms(case):
     for infinite, expected in ((True, ref["chi2"]), (False, ref["chi2_no_inf"])):
         top, bottom = kernel.project(kernel.projector(fac, infinite=infinite), jnp.asarray(resid))
         assert abs(float(jnp.sum(top**2) + jnp.sum(bottom**2)) / expected - 1) < REL
+
+
+def test_sparse_columns_gram_equals_the_direct_product(b1855):
+    """The sampled-noise likelihood with marginalised columns through their non-zeros (columns_gram) equals the
+    direct G^T W G route, value and gradient."""
+    import jax
+
+    from jugbayes.model.noise import columns_gram, noise_loglike
+
+    _, noise, resid, extra = b1855
+    values = jnp.asarray([p.value for p in noise_parameters(noise)]) + 0.05
+    gram = columns_gram(noise, extra)
+    assert gram is not None and len(gram.vals) < extra.size  # the DMX-like columns are sparse
+    f_sparse = jax.jit(jax.value_and_grad(lambda v: noise_loglike(noise, resid, v, inf=extra, gram=gram)))
+    f_direct = jax.jit(jax.value_and_grad(lambda v: noise_loglike(noise, resid, v, inf=extra)))
+    (a, ga), (b, gb) = f_sparse(values), f_direct(values)
+    assert abs(float(a) - float(b)) < 1e-12 * abs(float(b))
+    assert _rel(ga, np.asarray(gb)) < 1e-9

@@ -297,6 +297,33 @@ def test_sampled_efac_recovers_the_simulated_value(sampled_noise):
     assert post.sample_stats["diverging"].sum() == 0
 
 
+@pytest.fixture(scope="module")
+def marginalised_noise(tmp_path_factory):
+    """EFAC, ECORR and red noise sampled, with JUMP/DMX/FD marginalised (on) or sampled (off)."""
+    d = tmp_path_factory.mktemp("margnoise")
+    noise_lines = ("T2EFAC -fe A 1.2\nT2EFAC -fe B 1.2\nECORR -fe A 0.3\nECORR -fe B 0.3\n"
+                   "TNRedAmp -12.8\nTNRedGam 3.0\nTNRedC 8\n")
+    par, tim = isolated_files(d, noise=noise_lines)
+    model = _simulated_model(par, tim, seed=8)
+    noise = noise_for_model(model)
+    fit = fit_wls(model, noise=noise)
+    kw = dict(chains=2, warmup=300, samples=500, seed=2, sample_noise=True)
+    return model, fit, sample_nuts(model, fit, noise, marginalize="linear", **kw), sample_nuts(model, fit, noise, **kw)
+
+
+def test_marginalisation_with_sampled_noise_gives_the_same_posterior(marginalised_noise):
+    """With the noise sampled, the marginalised likelihood (the columns' noise-dependent log det included) and the
+    conditional draws give the posterior sampling everything gives: every parameter, noise ones included."""
+    model, fit, on, off = marginalised_noise
+    assert set(on.marginalized) == {"JUMP1", "DMX_0001", "DMX_0002", "DMX_0003", "FD1"}
+    assert on.names == off.names and "TNREDAMP" in on.names
+    for i, name in enumerate(on.names):
+        _mc_agree(on.samples[:, :, i], off.samples[:, :, i])
+    assert on.linear_mean.shape == (2, 500, 5) and np.all(np.linalg.eigvalsh(on.linear_cov) > 0)
+    assert on.sample_stats["diverging"].sum() == 0 and off.sample_stats["diverging"].sum() == 0
+    assert on.sample_stats["num_steps"].mean() < off.sample_stats["num_steps"].mean()
+
+
 _SHARED_PROGRAM_SCRIPT = """
 import os, sys
 from pathlib import Path

@@ -8,13 +8,15 @@ infinite-variance column; marginalised timing columns may follow it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.model.noise import kernel as K
-from jugbayes.model.noise.bases import powerlaw_weights_s2, scaled_sigma_s
+from jugbayes.model.noise.bases import FourierGram, powerlaw_weights_s2, scaled_sigma_s
 from jugbayes.model.noise.parfile import NoiseModel
 
 enable_x64()
@@ -118,47 +120,101 @@ def _layout(noise: NoiseModel, ecorr_var, phi):
 
 
 def noise_kernel(noise: NoiseModel, values, inf=None) -> K.Kernel:
-    """The kernel at noise ``values`` (ordered as :func:`noise_parameters`; jittable, differentiable in them)."""
+    """The kernel at noise ``values`` (ordered as :func:`noise_parameters`; jittable, differentiable in them), the
+    phase offset and ``inf`` (n, q) as infinite-variance columns."""
     if noise.toa_error_s is None:
         raise ValueError("this NoiseModel has no TOA errors; build it with build_noise")
     sigma, ecorr_var, phi = _unpack(noise, jnp.asarray(values, dtype=jnp.float64))
     basis, phi, ecorr_var, epoch = _layout(noise, ecorr_var, phi)
+    ones = jnp.ones((len(noise.toa_error_s), 1))
     return K.Kernel(sigma, jnp.asarray(epoch), ecorr_var, jnp.asarray(basis), phi,
-                    jnp.asarray(_offset(len(noise.toa_error_s), inf)))
+                    ones if inf is None else jnp.hstack([ones, jnp.asarray(inf)]))
 
 
-def noise_factor(noise: NoiseModel, values, inf=None) -> K.Factor:
-    """:func:`kernel.factor` of :func:`noise_kernel`; G^T W G from trigonometric moments where G is [Fourier, 1]."""
-    gram = noise.gram() if noise.ecorr_disjoint and inf is None else None
+class SparseColumnsGram(NamedTuple):
+    """G^T diag(w) G for G = [A, X]: A = [Fourier, 1] by its :class:`FourierGram`, X (n, q) by its non-zeros.
+
+    Marginalised timing columns are sparse (a DMX or JUMP column is non-zero only on its TOAs), so A^T W X
+    costs O(nnz(X) k) and X^T W X O(sum over rows of nnz^2), not O(n q (k + q))."""
+
+    inner: FourierGram
+    a: np.ndarray  # (n, k + 1)
+    rows: np.ndarray  # (nnz,) row of each non-zero of X
+    cols: np.ndarray  # (nnz,) its column
+    vals: np.ndarray  # (nnz,)
+    pair_rows: np.ndarray  # row of each product x_ia x_ib of two non-zeros of one row
+    pair_index: np.ndarray  # a q + b
+    pair_vals: np.ndarray  # x_ia x_ib
+    q: int
+
+    def __call__(self, w):
+        aa = self.inner(w)
+        cross = jax.ops.segment_sum((w[self.rows] * self.vals)[:, None] * jnp.asarray(self.a)[self.rows], self.cols,
+                                    num_segments=self.q).T
+        xx = jax.ops.segment_sum(w[self.pair_rows] * self.pair_vals, self.pair_index,
+                                 num_segments=self.q * self.q).reshape(self.q, self.q)
+        return jnp.block([[aa, cross], [cross.T, xx]])
+
+
+def columns_gram(noise: NoiseModel, inf) -> SparseColumnsGram | None:
+    """The :class:`SparseColumnsGram` of the kernel's G with infinite-variance columns ``inf`` (host, (n, q)) after
+    the offset, or None where the Fourier columns have no FourierGram (then G^T W G is formed directly)."""
+    inner = noise.gram() if noise.ecorr_disjoint else None
+    if inner is None:
+        return None
+    x = np.asarray(inf, dtype=np.float64)
+    n, q = x.shape
+    rows, cols = np.nonzero(x)
+    count = np.bincount(rows, minlength=n)
+    slot = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
+    padded = np.full((n, max(int(count.max(initial=0)), 1)), -1)
+    padded[rows, slot] = cols
+    first, second = (padded[:, :, None] * np.ones_like(padded)[:, None, :],
+                     padded[:, None, :] * np.ones_like(padded)[:, :, None])
+    keep = (first >= 0) & (second >= 0)
+    pair_rows = np.nonzero(keep)[0]
+    a_col, b_col = first[keep], second[keep]
+    a = np.hstack([noise.fourier_basis(), np.ones((n, 1))])
+    return SparseColumnsGram(inner, a, rows, cols, x[rows, cols], pair_rows, a_col * q + b_col,
+                             x[pair_rows, a_col] * x[pair_rows, b_col], q)
+
+
+def noise_factor(noise: NoiseModel, values, inf=None, gram=None) -> K.Factor:
+    """:func:`kernel.factor` of :func:`noise_kernel`; G^T W G from trigonometric moments where G is [Fourier, 1]
+    (with ``inf``: from ``gram``, :func:`columns_gram`'s, when given)."""
+    if inf is None:
+        gram = noise.gram() if noise.ecorr_disjoint else None
     return K.factor(noise_kernel(noise, values, inf), gram)
 
 
-def noise_chi2_logdet(noise: NoiseModel, resid_s, values, inf=None):
+def noise_chi2_logdet(noise: NoiseModel, resid_s, values, inf=None, gram=None):
     """(r^T C^-1 r, log det C) with the phase offset (and ``inf``'s columns) marginalised."""
-    fac = noise_factor(noise, values, inf)
+    fac = noise_factor(noise, values, inf, gram)
     return K.forms(fac, resid_s), fac.logdet
 
 
-def noise_loglike(noise: NoiseModel, resid_s, values, inf=None):
+def noise_loglike(noise: NoiseModel, resid_s, values, inf=None, gram=None):
     """Restricted Gaussian log-likelihood of residuals ``resid_s`` (n,) at noise ``values`` (jittable):
     -1/2 [r^T C^-1 r + log det C], the phase offset and the columns ``inf`` (n, q; e.g. marginalised linear
-    timing parameters) with infinite variance, their noise-dependent log det included.  No 2 pi constants."""
-    chi2, logdet = noise_chi2_logdet(noise, jnp.asarray(resid_s, dtype=jnp.float64), values, inf)
+    timing parameters) with infinite variance, their noise-dependent log det included.  No 2 pi constants.
+    ``gram``: :func:`columns_gram` of ``inf`` (faster; optional)."""
+    chi2, logdet = noise_chi2_logdet(noise, jnp.asarray(resid_s, dtype=jnp.float64), values, inf, gram)
     return -0.5 * (chi2 + logdet)
 
 
-def grouped_gram(noise: NoiseModel, y: np.ndarray, values) -> dict:
+def grouped_gram(noise: NoiseModel, y: np.ndarray, values, inf=None) -> dict:
     """What :func:`grouped_forms` needs for y (n, p), prepared once at the noise ``values`` (host arrays).
 
-    TOAs are grouped by the EFAC/EQUAD selectors that apply to them; per group, [y, dense, 1]^T W0 [y, dense, 1]
-    (W0: the weights at ``values``), and per (ECORR epoch, group) pair the sums of W0 [y, dense, 1]."""
+    TOAs are grouped by the EFAC/EQUAD selectors that apply to them; per group, x^T W0 x for x = [y, dense, 1, inf]
+    (W0: the weights at ``values``; ``inf``: more infinite-variance columns), and per (ECORR epoch, group) pair
+    the sums of W0 x."""
     sigma, _, _ = _unpack(noise, jnp.asarray(values, dtype=jnp.float64))
     w0 = 1.0 / np.asarray(sigma) ** 2
     masks = np.hstack([noise.efac_mask, noise.equad_mask]) > 0
     _, group = np.unique(masks, axis=0, return_inverse=True)
     group = group.ravel()
     dense, _, _, epoch = _layout(noise, jnp.zeros(len(noise.ecorr_groups)), jnp.zeros(0))
-    x = np.hstack([y, dense, np.ones((len(w0), 1))])
+    x = np.hstack([y, dense, np.ones((len(w0), 1))] + ([] if inf is None else [np.asarray(inf)]))
     n_group = group.max() + 1
     gram = np.stack([x[group == g].T @ (w0[group == g, None] * x[group == g]) for g in range(n_group)])
     m = len(noise.ecorr_groups) if noise.ecorr_disjoint else 0
