@@ -4,7 +4,8 @@ The log-density is the one ``jugbayes.sample.nuts`` integrates: the GLS marginal
 shared residual function, in the coordinates whitened by the fit covariance (noise fixed: Woodbury over the
 ECORR/red-noise basis, factorised once; noise sampled: ``model.noise.noise_loglike``).  A third line times
 the sampler's own potential with sampled noise (NumPyro's, taken from ``sample_nuts`` as it would start
-sampling: ``noise_loglike`` plus the noise-conditional timing metric).  Best of ``--repeat`` after compilation.  The full sampling run is the CLI, timed as it is:
+sampling: ``noise_loglike`` plus the noise-conditional timing metric), a fourth the same with the linear
+parameters marginalised (``--marginalize linear``).  Best of ``--repeat`` after compilation.  The full sampling run is the CLI, timed as it is:
 
     /usr/bin/time -v jugbayes fit PAR TIM --method nuts --chains 4 --warmup 1000 --samples 1000 --outdir DIR
 
@@ -85,9 +86,12 @@ def main(argv=None) -> None:
     potential, point = _sampler_potential(model, fit, noise)
     t_potential = _best(lambda: potential(point), args.repeat)
     print(f"  the sampler's potential + gradient, noise sampled (conditional timing metric): {t_potential * 1e3:.2f} ms")
+    potential, point = _sampler_potential(model, fit, noise, marginalize="linear")
+    t_potential = _best(lambda: potential(point), args.repeat)
+    print(f"  ... and --marginalize linear ({point.shape[0]} sampled directions): {t_potential * 1e3:.2f} ms")
 
 
-def _sampler_potential(model, fit, noise):
+def _sampler_potential(model, fit, noise, marginalize=()):
     """(jitted value-and-gradient of NumPyro's potential, a start point) exactly as ``sample_nuts`` would
     sample with ``sample_noise``: its MCMC.run is intercepted to take the model and arguments."""
     import jax
@@ -109,7 +113,7 @@ def _sampler_potential(model, fit, noise):
     real_run = numpyro.infer.MCMC.run
     numpyro.infer.MCMC.run = take
     try:
-        sample_nuts(model, fit, noise, chains=1, warmup=1, samples=1, sample_noise=True)
+        sample_nuts(model, fit, noise, chains=1, warmup=1, samples=1, sample_noise=True, marginalize=marginalize)
     except _Taken:
         pass
     finally:

@@ -131,52 +131,77 @@ def noise_kernel(noise: NoiseModel, values, inf=None) -> K.Kernel:
                     ones if inf is None else jnp.hstack([ones, jnp.asarray(inf)]))
 
 
-class SparseColumnsGram(NamedTuple):
-    """G^T diag(w) G for G = [A, X]: A = [Fourier, 1] by its :class:`FourierGram`, X (n, q) by its non-zeros.
+class ColumnSet(NamedTuple):
+    """Columns of X with disjoint supports (DMX bins, JUMPs on disjoint backends; a dense column alone): per row,
+    which of them is non-zero there (``len(index)`` for none) and its value."""
 
-    Marginalised timing columns are sparse (a DMX or JUMP column is non-zero only on its TOAs), so A^T W X
-    costs O(nnz(X) k) and X^T W X O(sum over rows of nnz^2), not O(n q (k + q))."""
+    index: np.ndarray  # (s,) their positions in X
+    seg: np.ndarray  # (n,) int
+    val: np.ndarray  # (n,)
+
+
+class ColumnsGram(NamedTuple):
+    """G^T diag(w) G for G = [A, X], A = [Fourier, 1] by its :class:`FourierGram`, X by sets of columns with
+    disjoint supports: every block is then a segment sum over the n rows (O(n k) per set, O(n) per pair of
+    sets), never an n x q x (k + q) product (for B1855+09 9yv1's 76 linear columns: ~25x less work)."""
 
     inner: FourierGram
     a: np.ndarray  # (n, k + 1)
-    rows: np.ndarray  # (nnz,) row of each non-zero of X
-    cols: np.ndarray  # (nnz,) its column
-    vals: np.ndarray  # (nnz,)
-    pair_rows: np.ndarray  # row of each product x_ia x_ib of two non-zeros of one row
-    pair_index: np.ndarray  # a q + b
-    pair_vals: np.ndarray  # x_ia x_ib
-    q: int
+    sets: tuple  # of ColumnSet
+    order: np.ndarray  # (q,) X's columns in set order -> X's order
 
     def __call__(self, w):
         aa = self.inner(w)
-        cross = jax.ops.segment_sum((w[self.rows] * self.vals)[:, None] * jnp.asarray(self.a)[self.rows], self.cols,
-                                    num_segments=self.q).T
-        xx = jax.ops.segment_sum(w[self.pair_rows] * self.pair_vals, self.pair_index,
-                                 num_segments=self.q * self.q).reshape(self.q, self.q)
-        return jnp.block([[aa, cross], [cross.T, xx]])
+        a = jnp.asarray(self.a)
+        cross, blocks = [], []
+        for s in self.sets:
+            ns = len(s.index)
+            cross.append(jax.ops.segment_sum((w * s.val)[:, None] * a, s.seg, num_segments=ns + 1)[:ns].T)
+            row = []
+            for t in self.sets:
+                nt = len(t.index)
+                pair = jax.ops.segment_sum(w * s.val * t.val, s.seg * (nt + 1) + t.seg,
+                                           num_segments=(ns + 1) * (nt + 1))
+                row.append(pair.reshape(ns + 1, nt + 1)[:ns, :nt])
+            blocks.append(row)
+        ax = jnp.hstack(cross)[:, self.order]
+        xx = jnp.block(blocks)[self.order][:, self.order]
+        return jnp.block([[aa, ax], [ax.T, xx]])
 
 
-def columns_gram(noise: NoiseModel, inf) -> SparseColumnsGram | None:
-    """The :class:`SparseColumnsGram` of the kernel's G with infinite-variance columns ``inf`` (host, (n, q)) after
+def _column_sets(x: np.ndarray) -> list[list[int]]:
+    """X's columns grouped greedily into sets of pairwise disjoint supports."""
+    sets, used = [], []
+    for j in range(x.shape[1]):
+        support = x[:, j] != 0
+        for members, rows in zip(sets, used):
+            if not np.any(rows & support):
+                members.append(j)
+                rows |= support
+                break
+        else:
+            sets.append([j])
+            used.append(support.copy())
+    return sets
+
+
+def columns_gram(noise: NoiseModel, inf) -> ColumnsGram | None:
+    """The :class:`ColumnsGram` of the kernel's G with infinite-variance columns ``inf`` (host, (n, q)) after
     the offset, or None where the Fourier columns have no FourierGram (then G^T W G is formed directly)."""
     inner = noise.gram() if noise.ecorr_disjoint else None
     if inner is None:
         return None
     x = np.asarray(inf, dtype=np.float64)
-    n, q = x.shape
-    rows, cols = np.nonzero(x)
-    count = np.bincount(rows, minlength=n)
-    slot = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
-    padded = np.full((n, max(int(count.max(initial=0)), 1)), -1)
-    padded[rows, slot] = cols
-    first, second = (padded[:, :, None] * np.ones_like(padded)[:, None, :],
-                     padded[:, None, :] * np.ones_like(padded)[:, :, None])
-    keep = (first >= 0) & (second >= 0)
-    pair_rows = np.nonzero(keep)[0]
-    a_col, b_col = first[keep], second[keep]
-    a = np.hstack([noise.fourier_basis(), np.ones((n, 1))])
-    return SparseColumnsGram(inner, a, rows, cols, x[rows, cols], pair_rows, a_col * q + b_col,
-                             x[pair_rows, a_col] * x[pair_rows, b_col], q)
+    n = x.shape[0]
+    sets = []
+    for members in _column_sets(x):
+        sub = x[:, members]
+        nonzero = sub != 0
+        seg = np.where(nonzero.any(axis=1), np.argmax(nonzero, axis=1), len(members))
+        sets.append(ColumnSet(np.array(members), seg, np.where(seg < len(members), sub[np.arange(n), np.minimum(
+            seg, len(members) - 1)], 0.0)))
+    order = np.argsort(np.concatenate([s.index for s in sets]))
+    return ColumnsGram(inner, np.hstack([noise.fourier_basis(), np.ones((n, 1))]), tuple(sets), order)
 
 
 def noise_factor(noise: NoiseModel, values, inf=None, gram=None) -> K.Factor:
