@@ -24,8 +24,9 @@ log-likelihood at each of the SPEC's parameter vectors.  The same with enterpris
 barycentric TOAs, its default Tspan) for information, and PINT's residuals and times.
 
 ``posterior``: PINT's residuals and full design matrix (the timing model marginalised as enterprise users do),
-priors from the SPEC, PTMCMCSampler with its default jumps for ``niter`` iterations (or fewer, to end by
-``max_wall_s``) from the SPEC's start vector; the chain (PTMCMC's thinned ``chain_1.0.txt``) and timings in OUTDIR.
+priors from the SPEC, PTMCMCSampler with its default jumps from the SPEC's start vector for ``niter`` iterations,
+or stopped at its first save (every 1000 iterations) after ``max_wall_s`` of sampling; the chain (PTMCMC's
+thinned ``chain_1.txt``) and timings in OUTDIR (``run_info.json``).
 """
 
 from __future__ import annotations
@@ -97,6 +98,14 @@ def _epochs(pta):
     return {}
 
 
+def _bounds(spec, pta):
+    """Lower and upper prior bounds in the PTA's parameter order."""
+    kinds = {"efac": "efac", "log10_t2equad": "equad", "log10_ecorr": "ecorr", "log10_A": "red_log10_amp",
+             "gamma": "red_gamma"}
+    ranges = [spec["priors"][next(v for k, v in kinds.items() if n.endswith(k))] for n in pta.param_names]
+    return np.array([r[0] for r in ranges]), np.array([r[1] for r in ranges])
+
+
 def _vector(pta, named):
     missing = [n for n in pta.param_names if n not in named]
     if missing or len(named) != len(pta.param_names):
@@ -155,26 +164,45 @@ def posterior(spec_path, outdir):
     t_setup = time.perf_counter() - t_start
     ndim = len(x0)
 
+    rng = np.random.default_rng(0)
+    trial = [np.clip(x0 + 0.01 * rng.standard_normal(ndim), *_bounds(spec, pta)) for _ in range(100)]
     t0 = time.perf_counter()
-    n_eval = 200
-    for i in range(n_eval):
-        pta.get_lnlikelihood(x0 + 1e-6 * (i % 2))
-    t_like = (time.perf_counter() - t0) / n_eval
+    for x in trial:  # distinct vectors: enterprise caches the last parameters' products
+        pta.get_lnlikelihood(x)
+    t_like = (time.perf_counter() - t0) / len(trial)
     t0 = time.perf_counter()
-    for i in range(n_eval):
-        pta.get_lnprior(x0)
-    t_prior = (time.perf_counter() - t0) / n_eval
+    for x in trial:
+        pta.get_lnprior(x)
+    t_prior = (time.perf_counter() - t0) / len(trial)
 
-    niter = int(spec["niter"])
-    if spec.get("max_wall_s"):  # fit the run into the wall budget (PTMCMC's jumps cost little beside the likelihood)
-        niter = min(niter, int(spec["max_wall_s"] / (1.15 * (t_like + t_prior))))
-    niter -= niter % 1000
+    # Stop rule: niter iterations, or the first saved iteration (isave 1000) after max_wall_s of sampling.
+    # PTMCMC calls the prior once per iteration (after one call for the start), so counting its calls counts
+    # iterations; the run is stopped by an exception at the first call after a save past the deadline.
+    niter, isave = int(spec["niter"]), 1000
+    deadline = [None, float(spec.get("max_wall_s") or np.inf)]
+    calls = [0]
+
+    class Deadline(Exception):
+        pass
+
+    def logp(x):
+        i = calls[0]
+        calls[0] += 1
+        if i > 1 and (i - 1) % isave == 0 and time.perf_counter() - deadline[0] > deadline[1]:
+            raise Deadline(i - 1)
+        return pta.get_lnprior(x)
+
     cov = np.diag(np.full(ndim, 0.01**2))
-    sampler = PTSampler(ndim, pta.get_lnlikelihood, pta.get_lnprior, cov, outDir=outdir, verbose=False,
+    sampler = PTSampler(ndim, pta.get_lnlikelihood, logp, cov, outDir=outdir, verbose=False,
                         resume=False, seed=int(spec.get("seed", 1)))
-    t0 = time.perf_counter()
-    sampler.sample(x0, niter)  # default jumps: SCAM, AM, DE (weights 20 each), isave 1000, thin 10
+    t0 = deadline[0] = time.perf_counter()
+    try:
+        sampler.sample(x0, niter, isave=isave)  # default jumps: SCAM, AM, DE (weights 20 each), thin 10
+        done = niter
+    except Deadline as stop:
+        done = int(stop.args[0])
     t_sample = time.perf_counter() - t0
+    niter = done
     info = {"param_names": list(pta.param_names), "niter": niter, "thin": 10, "sample_wall_s": t_sample,
             "setup_wall_s": t_setup, "seconds_per_loglike": t_like, "seconds_per_logprior": t_prior,
             "ecorr_epochs": _epochs(pta), "n_timing_columns": int(psr.Mmat.shape[1]),
