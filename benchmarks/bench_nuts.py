@@ -3,8 +3,8 @@
 The log-density is the one ``jugbayes.sample.nuts`` integrates: the GLS marginal likelihood through the
 shared residual function, in the coordinates whitened by the fit covariance (noise fixed: Woodbury over the
 ECORR/red-noise basis, factorised once; noise sampled: ``model.noise.noise_loglike``).  A third line times
-the sampler's own potential with sampled noise (NumPyro's, taken from ``sample_nuts`` as it would start
-sampling: ``noise_loglike`` plus the noise-conditional timing metric), a fourth the same with the linear
+the sampler's own log density with sampled noise (the ``Posterior`` ``sample_nuts`` builds, any backend:
+``noise_loglike`` plus the noise-conditional timing metric), a fourth the same with the linear
 parameters marginalised (``--marginalize linear``).  Best of ``--repeat`` after compilation.  The full sampling run is the CLI, timed as it is:
 
     /usr/bin/time -v jugbayes fit PAR TIM --method nuts --chains 4 --warmup 1000 --samples 1000 --outdir DIR
@@ -49,7 +49,7 @@ def main(argv=None) -> None:
 
     from jugbayes.fit.wls import OFFSET, fit_wls
     from jugbayes.model.noise import noise_for_model, noise_loglike, noise_parameters
-    from jugbayes.sample.nuts import _Likelihood, _whitening
+    from jugbayes.sample.posterior import _Likelihood, _whitening
 
     print("Command:", " ".join([Path(sys.executable).name, *sys.argv]))
     print(f"python {platform.python_version()}, jax {jax.__version__} on {jax.default_backend()}, {os.cpu_count()} CPUs")
@@ -85,43 +85,24 @@ def main(argv=None) -> None:
     print(f"  log-density + gradient, noise sampled: {t_sampled * 1e3:.2f} ms ({len(nparams)} noise parameters)")
     potential, point = _sampler_potential(model, fit, noise)
     t_potential = _best(lambda: potential(point), args.repeat)
-    print(f"  the sampler's potential + gradient, noise sampled (conditional timing metric): {t_potential * 1e3:.2f} ms")
+    print(f"  the sampler's log density + gradient, noise sampled (conditional timing metric): {t_potential * 1e3:.2f} ms")
     potential, point = _sampler_potential(model, fit, noise, marginalize="linear")
     t_potential = _best(lambda: potential(point), args.repeat)
     print(f"  ... and --marginalize linear ({point.shape[0]} sampled directions): {t_potential * 1e3:.2f} ms")
 
 
 def _sampler_potential(model, fit, noise, marginalize=()):
-    """(jitted value-and-gradient of NumPyro's potential, a start point) exactly as ``sample_nuts`` would
-    sample with ``sample_noise``: its MCMC.run is intercepted to take the model and arguments."""
+    """(jitted value-and-gradient of the log density both backends integrate, the start z) with ``sample_noise``:
+    the :class:`jugbayes.sample.posterior.Posterior` ``sample_nuts`` builds, its data as constants of the program
+    (as ``sample_nuts`` compiles them by default, ``share_compiled=False``)."""
     import jax
     import jax.numpy as jnp
-    import numpyro.infer
-    from numpyro.infer.util import potential_energy
 
-    from jugbayes.sample.nuts import sample_nuts
+    from jugbayes.sample.posterior import build_posterior
 
-    taken = {}
-
-    class _Taken(Exception):
-        pass
-
-    def take(self, key, model_args, **kwargs):
-        taken.update(model=self.sampler.model, args=model_args)
-        raise _Taken
-
-    real_run = numpyro.infer.MCMC.run
-    numpyro.infer.MCMC.run = take
-    try:
-        sample_nuts(model, fit, noise, chains=1, warmup=1, samples=1, sample_noise=True, marginalize=marginalize)
-    except _Taken:
-        pass
-    finally:
-        numpyro.infer.MCMC.run = real_run
-    a = taken["args"]
-    k = a["w"].shape[1] + a["w_noise"].shape[1]
-    # The data as constants of the program, as sample_nuts compiles them by default (share_compiled=False).
-    return jax.jit(jax.value_and_grad(lambda z: potential_energy(taken["model"], (a,), {}, {"z": z}))), jnp.zeros(k)
+    post = build_posterior(model, fit, noise, prior_sigmas=None, config=None, marginalize=marginalize,
+                           sample_noise=True)
+    return jax.jit(jax.value_and_grad(lambda z: post.log_density(z, post.args))), jnp.asarray(post.z0)
 
 
 if __name__ == "__main__":

@@ -242,7 +242,8 @@ def _run_nuts(args, model, fit, noise) -> None:
     settings = sampler_settings(config, chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed,
                                 dense_mass=args.dense_mass)
     result = sample_nuts(model, fit, noise, **settings, config=config, marginalize=args.marginalize or (),
-                         sample_noise=args.sample_noise, progress=not args.no_progress, workers=args.workers)
+                         sample_noise=args.sample_noise, progress=not args.no_progress, workers=args.workers,
+                         backend=args.backend)
     return _write_posterior(args, model, fit, noise, result, outdir)
 
 
@@ -502,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nuts: adapt a dense mass matrix (on top of the WLS whitening)")
     p.add_argument("--workers", type=int, metavar="K", help="nuts: processes the chains run in, each on its own "
                    "cores (default: one per CPU core, at most one per chain; 1: one after another in this process)")
+    p.add_argument("--backend", choices=("numpyro", "blackjax"), default="numpyro",
+                   help="nuts: the NUTS implementation (default numpyro; blackjax: window adaptation, same outputs)")
     p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default)")
     p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here, stating EPHEM, CLK, "
                    "UNITS, TIMEEPH and each setting TEMPO2 would otherwise default (NE_SW 0, ...), with the fit's "

@@ -63,8 +63,13 @@ def merge_chains(parts, groups):
 
     stats = {key: cat([p.sample_stats[key] for p in parts]) for key in first.sample_stats}
     linear_mean = None if first.linear_mean is None else cat([p.linear_mean for p in parts])
+    linear_cov = first.linear_cov
+    if linear_cov is not None and any(not np.array_equal(p.linear_cov, linear_cov) for p in parts):
+        # sampled noise: each part's is the mean over its draws of their conditional covariances
+        counts = [len(g) for g in groups]
+        linear_cov = sum(c * p.linear_cov for c, p in zip(counts, parts)) / sum(counts)
     return dataclasses.replace(first, samples=cat([p.samples for p in parts]), sample_stats=stats,
-                               linear_mean=linear_mean)
+                               linear_mean=linear_mean, linear_cov=linear_cov)
 
 
 def _drain(queue, report) -> None:

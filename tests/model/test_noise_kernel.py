@@ -117,10 +117,14 @@ def test_sparse_columns_gram_equals_the_direct_product(b1855):
 
     from jugbayes.model.noise import columns_gram, noise_loglike
 
-    _, noise, resid, extra = b1855
+    model, noise, resid, extra = b1855
+    low = np.asarray(model.toas.freq_mhz, dtype=float) < 1000.0
+    early = np.arange(len(low)) < len(low) // 2
+    # JUMP-like: disjoint, overlapping the DMX-like ones, not spanning the offset
+    extra = np.hstack([extra, np.column_stack([low & early, ~low & ~early]) * 1e-6])
     values = jnp.asarray([p.value for p in noise_parameters(noise)]) + 0.05
     gram = columns_gram(noise, extra)
-    assert gram is not None and len(gram.sets) == 3  # the two dense columns alone, the DMX-like ones together
+    assert gram is not None and [len(s.index) for s in gram.sets] == [3, 2] and gram.dense.shape[1] == 2
     f_sparse = jax.jit(jax.value_and_grad(lambda v: noise_loglike(noise, resid, v, inf=extra, gram=gram)))
     f_direct = jax.jit(jax.value_and_grad(lambda v: noise_loglike(noise, resid, v, inf=extra)))
     (a, ga), (b, gb) = f_sparse(values), f_direct(values)

@@ -14,7 +14,8 @@ from jugbayes.io import read_par, read_tim
 from jugbayes.model.timing_model import build_model
 from jugbayes.model.noise import noise_for_model
 from jugbayes.report.posterior import inference_data
-from jugbayes.sample.nuts import _whitening, sample_nuts
+from jugbayes.sample.nuts import sample_nuts
+from jugbayes.sample.posterior import _whitening
 from jugbayes.simulate import simulate
 
 ISOLATED_PAR = """\
@@ -119,6 +120,21 @@ def test_same_seed_same_samples_whichever_process_runs_the_chains(ngc, capsys):
     assert "3000/3000" in capsys.readouterr().err  # every iteration of both chains reached the bar
 
 
+def test_blackjax_backend_agrees_with_numpyro(ngc):
+    """The same posterior sampled by BlackJAX (window adaptation; 2 chains x 1000) and by NumPyro (the fixture's
+    4 x 1000): means and sds within Monte Carlo error, the same result fields and sample stats."""
+    model, fit, post = ngc
+    bj = sample_nuts(model, fit, chains=2, warmup=500, samples=1000, seed=1, backend="blackjax")
+    assert bj.names == post.names and bj.samples.shape == (2, 1000, len(post.names))
+    assert set(bj.sample_stats) == set(post.sample_stats)
+    assert all(v.shape == (2, 1000) for v in bj.sample_stats.values())
+    for i in range(len(post.names)):
+        _mc_agree(bj.samples[:, :, i], post.samples[:, :, i])
+    assert bj.sample_stats["diverging"].sum() == 0 and bj.sample_stats["num_steps"].mean() < 16
+    np.testing.assert_array_equal(bj.whitening, post.whitening)
+    assert bj.priors == post.priors and bj.start == post.start
+
+
 def test_merged_chains_come_back_in_index_order():
     from jugbayes.sample.chains import merge_chains
     from jugbayes.sample.nuts import NutsResult
@@ -154,6 +170,20 @@ def _mc_agree(a: np.ndarray, b: np.ndarray, n_sigma: float = 4.0) -> None:
     assert abs(a.mean() - b.mean()) < n_sigma * se_mean, (a.mean(), b.mean(), se_mean)
     se_ratio = np.sqrt(1 / (2 * ess_a) + 1 / (2 * ess_b))
     assert abs(sd_a / sd_b - 1) < n_sigma * se_ratio, (sd_a, sd_b, se_ratio)
+
+
+def _mc_agree_quantiles(a: np.ndarray, b: np.ndarray, n_sigma: float = 4.0) -> None:
+    """Medians and 68% half-widths of two sets of draws agree within Monte Carlo error: for noise parameters,
+    whose long prior-bounded tails make the sd (and its ESS-based error) a fragile figure at short chains."""
+    import arviz as az
+
+    ess_a, ess_b = float(az.ess(a)), float(az.ess(b))
+    (lo_a, med_a, hi_a), (lo_b, med_b, hi_b) = np.percentile(a, [15.87, 50, 84.13]), np.percentile(b, [15.87, 50, 84.13])
+    w_a, w_b = (hi_a - lo_a) / 2, (hi_b - lo_b) / 2
+    se_median = 1.2533 * np.hypot(w_a / np.sqrt(ess_a), w_b / np.sqrt(ess_b))  # Gaussian: sqrt(pi / 2) sd / sqrt(n)
+    assert abs(med_a - med_b) < n_sigma * se_median, (med_a, med_b, se_median)
+    se_ratio = np.sqrt(1.15 / ess_a + 1.15 / ess_b)  # relative error of a 68% half-width (Gaussian)
+    assert abs(w_a / w_b - 1) < n_sigma * se_ratio, (w_a, w_b, se_ratio)
 
 
 def test_simulated_isolated_linear_posterior_matches_wls(tmp_path):
@@ -222,7 +252,7 @@ def test_marginalised_conditional_covariance_is_the_wls_one(marginalised):
 
 def test_marginalize_choices_and_errors(marginalised):
     from jugbayes.errors import JugbayesError
-    from jugbayes.sample.nuts import linear_names
+    from jugbayes.sample.posterior import linear_names
 
     model, fit, _, _ = marginalised
     names = tuple(n for n in fit.names if n != "OFFSET")
@@ -301,7 +331,7 @@ def test_sampled_efac_recovers_the_simulated_value(sampled_noise):
 def marginalised_noise(tmp_path_factory):
     """EFAC, ECORR and red noise sampled, with JUMP/DMX/FD marginalised (on) or sampled (off)."""
     d = tmp_path_factory.mktemp("margnoise")
-    noise_lines = ("T2EFAC -fe A 1.2\nT2EFAC -fe B 1.2\nECORR -fe A 0.3\nECORR -fe B 0.3\n"
+    noise_lines = ("T2EFAC -fe A 1.2\nT2EFAC -fe B 1.2\nECORR -fe A 1.0\nECORR -fe B 1.0\n"
                    "TNRedAmp -12.8\nTNRedGam 3.0\nTNRedC 8\n")
     par, tim = isolated_files(d, noise=noise_lines)
     model = _simulated_model(par, tim, seed=8)
@@ -318,7 +348,8 @@ def test_marginalisation_with_sampled_noise_gives_the_same_posterior(marginalise
     assert set(on.marginalized) == {"JUMP1", "DMX_0001", "DMX_0002", "DMX_0003", "FD1"}
     assert on.names == off.names and "TNREDAMP" in on.names
     for i, name in enumerate(on.names):
-        _mc_agree(on.samples[:, :, i], off.samples[:, :, i])
+        agree = _mc_agree if name in fit.names else _mc_agree_quantiles  # timing, else noise
+        agree(on.samples[:, :, i], off.samples[:, :, i])
     assert on.linear_mean.shape == (2, 500, 5) and np.all(np.linalg.eigvalsh(on.linear_cov) > 0)
     assert on.sample_stats["diverging"].sum() == 0 and off.sample_stats["diverging"].sum() == 0
     assert on.sample_stats["num_steps"].mean() < off.sample_stats["num_steps"].mean()
@@ -363,50 +394,3 @@ def test_data_sets_of_one_structure_share_the_compiled_sampler(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     first, new = (int(x) for x in res.stdout.split()[1::2])
     assert first > 10 and new == 0, res.stdout
-
-
-def test_noise_conditional_timing_map_adds_its_log_jacobian(tmp_path, monkeypatch):
-    """With --sample-noise the timing coordinates are whitened at each noise value; the log |du/dxi| the
-    sampler adds must be autodiff's log |det| of that map, up to the constant of the fixed fit whitening, at
-    any point and any noise value (else the posterior would be wrong, not only the metric)."""
-    import jax
-    import jax.numpy as jnp
-    import numpyro.infer
-
-    from jugbayes.sample import nuts
-
-    noise_lines = "T2EFAC -fe A 1.4\nT2EFAC -fe B 1.4\nECORR -fe A 0.1\nECORR -fe B 0.1\n"
-    par, tim = isolated_files(tmp_path, noise=noise_lines, epochs=8)
-    model = _simulated_model(par, tim, seed=3)
-    noise = noise_for_model(model)
-    fit = fit_wls(model, noise=noise)
-    seen = {}
-    real = nuts.conditional_timing_u
-
-    def spy(xi, u_noise, a, noise_model, transforms):
-        seen.update(a=a, noise=noise_model, transforms=transforms)
-        return real(xi, u_noise, a, noise_model, transforms)
-
-    class Reached(Exception):
-        pass
-
-    def stop(self, *args, **kwargs):
-        raise Reached
-
-    monkeypatch.setattr(nuts, "conditional_timing_u", spy)
-    monkeypatch.setattr(numpyro.infer.MCMC, "run", stop)
-    with pytest.raises(Reached):
-        sample_nuts(model, fit, noise, chains=1, warmup=1, samples=1, sample_noise=True)
-    a = {k: v for k, v in seen["a"].items()}
-    k_t, kz_t = a["w"].shape
-    assert k_t == kz_t  # nothing degenerate here, so the map is square
-    rng = np.random.default_rng(4)
-    gaps = []
-    for _ in range(4):
-        xi = jnp.asarray(rng.standard_normal(kz_t))
-        u_noise = a["u0"][k_t:] + jnp.asarray(rng.standard_normal(len(a["u0"]) - k_t))
-        u_t = lambda x: real(x, u_noise, a, seen["noise"], seen["transforms"])[0][:k_t]  # noqa: E731
-        log_det = np.linalg.slogdet(np.asarray(jax.jacfwd(u_t)(xi)))[1]
-        log_jac = float(real(xi, u_noise, a, seen["noise"], seen["transforms"])[1])
-        gaps.append(log_det - log_jac)
-    assert np.ptp(gaps) < 1e-8 and gaps[0] == pytest.approx(np.linalg.slogdet(np.asarray(a["w"]))[1], abs=1e-8)
