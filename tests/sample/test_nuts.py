@@ -72,12 +72,17 @@ def _simulated_model(par, tim, seed: int, fit_par=None):
     return build_model(read_par(fit_par or par), toas)
 
 
-@pytest.fixture(scope="module")
-def ngc():
+def ngc_model_and_fit():
+    """NGC6440E (shared data, PINT's clock reading) and its WLS fit."""
     par = read_par(DATASETS / "NGC6440E" / "NGC6440E.par", warn=False)
     model = build_model(par, read_tim(DATASETS / "NGC6440E" / "NGC6440E.tim"), clock_dir=CLOCK_DIR,
                         ephem_file=EPHEM_DIR / "de421.bsp", clk="TT(BIPM2023)")
-    fit = fit_wls(model)
+    return model, fit_wls(model)
+
+
+@pytest.fixture(scope="module")
+def ngc():
+    model, fit = ngc_model_and_fit()
     return model, fit, sample_nuts(model, fit, chains=4, warmup=500, samples=1000, seed=1)
 
 

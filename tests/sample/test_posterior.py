@@ -8,13 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR
-from sample.test_nuts import _simulated_model, isolated_files
+from sample.test_nuts import _simulated_model, isolated_files, ngc_model_and_fit
 
 from jugbayes.fit.wls import fit_wls
-from jugbayes.io import read_par, read_tim
 from jugbayes.model.noise import noise_for_model
-from jugbayes.model.timing_model import build_model
 from jugbayes.sample.posterior import build_posterior, conditional_timing_u
 
 NOISE_LINES = "T2EFAC -fe A 1.4\nT2EFAC -fe B 1.4\nECORR -fe A 0.1\nECORR -fe B 0.1\n"
@@ -22,10 +19,7 @@ NOISE_LINES = "T2EFAC -fe A 1.4\nT2EFAC -fe B 1.4\nECORR -fe A 0.1\nECORR -fe B 
 
 @pytest.fixture(scope="module")
 def ngc():
-    par = read_par(DATASETS / "NGC6440E" / "NGC6440E.par", warn=False)
-    model = build_model(par, read_tim(DATASETS / "NGC6440E" / "NGC6440E.tim"), clock_dir=CLOCK_DIR,
-                        ephem_file=EPHEM_DIR / "de421.bsp", clk="TT(BIPM2023)")
-    fit = fit_wls(model)
+    model, fit = ngc_model_and_fit()
     return fit, build_posterior(model, fit, None, prior_sigmas=None, config=None, marginalize=(), sample_noise=False)
 
 
