@@ -130,3 +130,26 @@ def test_sparse_columns_gram_equals_the_direct_product(b1855):
     (a, ga), (b, gb) = f_sparse(values), f_direct(values)
     assert abs(float(a) - float(b)) < 1e-12 * abs(float(b))
     assert _rel(ga, np.asarray(gb)) < 1e-9
+
+
+def test_split_loglike_equals_the_full_factor(b1855):
+    """Eliminating a diagonal block of M (split_gram: disjoint-support columns, no ECORR epoch in two of them)
+    gives the full factor's log-likelihood, value and gradients in the noise values and the residuals."""
+    import jax
+
+    from jugbayes.model.noise import noise_loglike, split_gram
+
+    model, noise, resid, extra = b1855
+    values = jnp.asarray([p.value for p in noise_parameters(noise)]) + 0.05
+    split = split_gram(noise, extra)
+    assert split is not None and split.d == 3 and list(split.rest) == [0, 1]
+    epoch_in = np.asarray(noise.ecorr_epoch()) < len(noise.ecorr_param)
+    assert np.any(epoch_in & (np.asarray(split.sparse.seg) < 3))  # ECORR epochs inside the eliminated columns
+
+    def f(gram, inf):
+        return jax.jit(jax.value_and_grad(lambda v, r: noise_loglike(noise, r, v, inf=inf, gram=gram), argnums=(0, 1)))
+
+    r = jnp.asarray(resid)
+    (a, (gv_a, gr_a)), (b, (gv_b, gr_b)) = f(split, extra)(values, r), f(None, extra)(values, r)
+    assert abs(float(a) - float(b)) < REL * abs(float(b))
+    assert _rel(gv_a, np.asarray(gv_b)) < 1e-9 and _rel(gr_a, np.asarray(gr_b)) < 1e-9

@@ -103,6 +103,55 @@ def factor(kern: Kernel, gram=None) -> Factor:
     return Factor(w, epoch, c, alpha, g, a_g, q, chol, prior, phi, logdet)
 
 
+class SparseSet(NamedTuple):
+    """d more infinite-variance columns with disjoint supports, each ECORR epoch inside at most one of them (DMX
+    bins): per row its column (``d`` for none) and value; per epoch its column (``d`` for none).  Their block of
+    M is diagonal, so :func:`split_loglike` eliminates it before the Cholesky factorisation."""
+
+    seg: jax.Array  # (n,) int
+    val: jax.Array  # (n,)
+    epoch_col: jax.Array  # (m,) int
+
+
+def _col_sums(x, col, d):
+    """Sums of ``x``'s rows by column index ``col`` (slot d, none, dropped)."""
+    return jax.ops.segment_sum(x, col, num_segments=d + 1)[:d]
+
+
+def split_loglike(kern: Kernel, sparse: SparseSet, y, d: int, gram=None):
+    """:func:`loglike` of y for C with ``sparse``'s d columns as infinite-variance columns after ``kern.inf``.
+
+    M = [[R, B], [B^T, D]] with D diagonal: log det M = sum log D + log det S and b^T M^-1 b = b_d^T D^-1 b_d +
+    t^T S^-1 t for S = R - B D^-1 B^T, t = b_r - B D^-1 b_d (b = G^T N_E^-1 y); the ECORR corrections of the
+    sparse columns are per epoch scalars.  Costs the Cholesky factorisation and the ECORR products of R's columns
+    only.  ``gram(w)``: G_r^T diag(w) G_r for G_r = [F, kern.inf] by a faster route, or None."""
+    sigma, epoch, ecorr_var = jnp.asarray(kern.sigma), jnp.asarray(kern.epoch), jnp.asarray(kern.ecorr_var)
+    phi = jnp.asarray(kern.phi)
+    m, k = ecorr_var.shape[0], phi.shape[0]
+    w = 1.0 / sigma**2
+    g = jnp.hstack([jnp.asarray(kern.basis), jnp.asarray(kern.inf)])
+    s_e = _epoch_sums(w, epoch, m)
+    c = sherman_morrison(ecorr_var, s_e)
+    wv, wy = w * sparse.val, w * y
+    a_g, a_y, a_d = _epoch_sums(w[:, None] * g, epoch, m), _epoch_sums(wy, epoch, m), _epoch_sums(wv, epoch, m)
+    g_wg = gram(w) if gram is not None else g.T @ (w[:, None] * g)
+    r_mat = g_wg - a_g.T @ (c[:, None] * a_g)
+    dd = _col_sums(wv * sparse.val, sparse.seg, d) - _col_sums(c * a_d**2, sparse.epoch_col, d)
+    b_mat = (_col_sums(wv[:, None] * g, sparse.seg, d) - _col_sums((c * a_d)[:, None] * a_g, sparse.epoch_col, d)).T
+    y_ny = y @ wy - jnp.sum(c * a_y**2)
+    b_r = g.T @ wy - a_g.T @ (c * a_y)
+    b_d = _col_sums(wv * y, sparse.seg, d) - _col_sums(c * a_d * a_y, sparse.epoch_col, d)
+    s_mat = r_mat - (b_mat / dd[None, :]) @ b_mat.T
+    t = b_r - b_mat @ (b_d / dd)
+    q, chol, _ = scaled_cholesky(s_mat, phi)
+    z = jax.scipy.linalg.solve_triangular(chol, q * t, lower=True)
+    chi2 = y_ny - jnp.sum(b_d**2 / dd) - z @ z
+    diag = jnp.diagonal(s_mat)
+    logdet = (jnp.sum(jnp.log(sigma**2)) + jnp.sum(jnp.log1p(ecorr_var * s_e)) + 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+              + jnp.sum(jnp.log1p(phi * diag[:k])) + jnp.sum(jnp.log(diag[k:])) + jnp.sum(jnp.log(dd)))
+    return -0.5 * (chi2 + logdet)
+
+
 def _n_inv(fac: Factor, y2):
     """N_E^-1 y for y (n, p)."""
     m = fac.c.shape[0]
