@@ -384,6 +384,24 @@ def _cmd_ephem_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from jugbayes import jitcache
+    from jugbayes.config import cache_root
+
+    root = cache_root()
+    if args.cache_command == "clear":
+        n, size = jitcache.clear_compiled(root)
+        print(f"removed {n} compiled-program files ({size / 2**20:.1f} MiB) from {root}; "
+              "downloaded ephemerides and clock files kept")
+        return 0
+    print(f"cache: {root}")
+    for sub, (n, size) in jitcache.compiled_usage(root).items():
+        print(f"  {sub + '/':8s} {n:6d} files {size / 2**20:9.1f} MiB  "
+              f"({'JAX compilation cache' if sub == 'jax' else 'exported jugbayes programs'})")
+    print("compiled programs are keyed by jugbayes's source and JAX's version; `jugbayes cache clear` removes them")
+    return 0
+
+
 def _time_transfer_kw(args: argparse.Namespace) -> dict:
     """The options :func:`_add_time_transfer_options` adds, as keywords for ``prepare_toas``/``build_model``."""
     return dict(clock_dir=args.clock_dir, ephem_file=args.ephem_file, strict_clock=args.strict_clock,
@@ -598,6 +616,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dest", metavar="DIR", help="put NAME.bsp in DIR instead of the cache (then use it with "
                    "--ephem-file DIR/NAME.bsp, or point $JUGBAYES_EPHEM_DIR at DIR)")
     q.set_defaults(func=_cmd_ephem_download)
+
+    p = sub.add_parser("cache", help="compiled programs kept on disk: show or clear them",
+                       description="jugbayes keeps compiled programs in $JUGBAYES_CACHE_DIR (else "
+                       "~/.cache/jugbayes): JAX's compilation cache in jax/, exported programs in export/.")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    csub.add_parser("info", help="where the cache is and how much it holds")
+    csub.add_parser("clear", help="remove the compiled programs (downloaded ephemerides and clocks stay)")
+    p.set_defaults(func=_cmd_cache)
     return parser
 
 

@@ -16,6 +16,15 @@ from functools import lru_cache
 SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
+def cache_root():
+    """jugbayes's cache folder: ``$JUGBAYES_CACHE_DIR``, else ``$XDG_CACHE_HOME/jugbayes`` or ``~/.cache/jugbayes``."""
+    import os
+    from pathlib import Path
+
+    base = os.environ.get("JUGBAYES_CACHE_DIR")
+    return Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jugbayes"
+
+
 @lru_cache(maxsize=1)
 def configure_astropy() -> None:
     """Turn off astropy's automatic IERS downloads (tables come from ``astropy-iers-data``)."""
@@ -42,14 +51,12 @@ def enable_compilation_cache() -> None:
     ``$JUGBAYES_CACHE_DIR/jax`` (else ``~/.cache/jugbayes/jax``); ``JUGBAYES_NO_JAX_CACHE=1`` turns it off.
     """
     import os
-    from pathlib import Path
 
     if os.environ.get("JUGBAYES_NO_JAX_CACHE"):
         return
     import jax
 
-    base = os.environ.get("JUGBAYES_CACHE_DIR")
-    root = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jugbayes"
+    root = cache_root()
     jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # small programs too: a fresh fit loads ~10
     from jugbayes import jitcache

@@ -99,3 +99,25 @@ def _load_or_export(jitted, full_key: str, args):
             warnings.warn(f"could not keep a compiled program on disk ({exc}); compiling each run", stacklevel=4)
             return jax.jit(flat)
     return jax.jit(exported.call)
+
+
+COMPILED_SUBDIRS = ("jax", "export")  # under the cache root: JAX's compilation cache, our exported programs
+
+
+def compiled_usage(root: Path) -> dict[str, tuple[int, int]]:
+    """Files and bytes of each compiled-program folder under ``root`` (``jugbayes cache info``)."""
+    usage = {}
+    for sub in COMPILED_SUBDIRS:
+        files = [p for p in (root / sub).rglob("*") if p.is_file()] if (root / sub).is_dir() else []
+        usage[sub] = (len(files), sum(p.stat().st_size for p in files))
+    return usage
+
+
+def clear_compiled(root: Path) -> tuple[int, int]:
+    """Delete the compiled programs under ``root`` (files, bytes); downloaded ephemerides and clocks stay."""
+    import shutil
+
+    n, size = (sum(x) for x in zip(*compiled_usage(root).values()))
+    for sub in COMPILED_SUBDIRS:
+        shutil.rmtree(root / sub, ignore_errors=True)
+    return n, size

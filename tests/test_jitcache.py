@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 from jugbayes import jitcache
+from jugbayes.config import enable_x64
+
+enable_x64()  # as jugbayes's modules do on import; this file alone imports none of them first
 
 
 @pytest.fixture
@@ -54,3 +57,28 @@ def test_off_without_a_directory():
     f(jnp.zeros(2), {"a": 1.0, "b": 0.0})
     f(jnp.zeros(2), {"a": 1.0, "b": 0.0})
     assert len(traces) == 1  # plain jax.jit: traced once per process, nothing written
+
+
+def test_cache_info_and_clear_on_a_real_cache(tmp_path, monkeypatch, capsys):
+    """`jugbayes cache info` counts what a real export left; `clear` removes compiled programs only."""
+    from jugbayes.cli import main
+
+    monkeypatch.setenv("JUGBAYES_CACHE_DIR", str(tmp_path))
+    jitcache.enable(tmp_path / "export")
+    try:
+        jitcache.cached_jit(_f([]), "k")(jnp.zeros(3), {"a": jnp.arange(3.0), "b": 2.0})
+    finally:
+        jitcache.disable()
+    (tmp_path / "ephem").mkdir()
+    (tmp_path / "ephem" / "de440.bsp").write_bytes(b"kernel")
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path) in out
+    export_line = next(line for line in out.splitlines() if line.strip().startswith("export/"))
+    assert export_line.split()[1] == "1"
+    assert main(["cache", "clear"]) == 0
+    assert "removed 1 compiled-program files" in capsys.readouterr().out
+    assert not (tmp_path / "export").exists() and (tmp_path / "ephem" / "de440.bsp").read_bytes() == b"kernel"
+    assert main(["cache", "info"]) == 0
+    assert next(line for line in capsys.readouterr().out.splitlines()
+                if line.strip().startswith("export/")).split()[1] == "0"
