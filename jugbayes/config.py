@@ -16,6 +16,9 @@ from functools import lru_cache
 SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
+DEFAULT_CACHE_MAX_MB = 2048  # per compiled-program folder (jax/, export/)
+
+
 def cache_root():
     """jugbayes's cache folder: ``$JUGBAYES_CACHE_DIR``, else ``$XDG_CACHE_HOME/jugbayes`` or ``~/.cache/jugbayes``."""
     import os
@@ -49,6 +52,7 @@ def enable_compilation_cache() -> None:
     programs :func:`jugbayes.jitcache.cached_jit` makes, tracing and lowering).
 
     ``$JUGBAYES_CACHE_DIR/jax`` (else ``~/.cache/jugbayes/jax``); ``JUGBAYES_NO_JAX_CACHE=1`` turns it off.
+    Each of the two folders is kept under ``$JUGBAYES_CACHE_MAX_MB`` (default 2048), oldest files out first (exported programs by last use).
     """
     import os
 
@@ -57,8 +61,12 @@ def enable_compilation_cache() -> None:
     import jax
 
     root = cache_root()
-    jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # small programs too: a fresh fit loads ~10
     from jugbayes import jitcache
 
-    jitcache.enable(root / "export")  # and skip tracing/lowering of the fitter's programs
+    max_bytes = int(float(os.environ.get("JUGBAYES_CACHE_MAX_MB", DEFAULT_CACHE_MAX_MB)) * 2**20)
+    jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
+    # Not jax_compilation_cache_max_size: with it set, JAX 0.10.2 writes no cache entries at all.
+    jitcache.prune(root / "jax", max_bytes)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # small programs too: a fresh fit loads ~10
+
+    jitcache.enable(root / "export", max_bytes)  # and skip tracing/lowering of the fitter's programs

@@ -27,9 +27,29 @@ import jax.numpy as jnp
 _EXPORT_DIR: list[Path] = []  # set by enable(); empty: plain jax.jit
 
 
-def enable(root: Path) -> None:
-    """Keep exported programs under ``root`` (``jugbayes.config.enable_compilation_cache`` calls this)."""
+def enable(root: Path, max_bytes: int | None = None) -> None:
+    """Keep exported programs under ``root`` (``jugbayes.config.enable_compilation_cache`` calls this),
+    first pruning it to ``max_bytes`` (least recently used programs go first)."""
     _EXPORT_DIR[:] = [Path(root)]
+    if max_bytes is not None:
+        prune(Path(root), max_bytes)
+
+
+def prune(folder: Path, max_bytes: int) -> int:
+    """Delete the least recently used files of ``folder`` until it holds at most ``max_bytes``; count deleted."""
+    if not folder.is_dir():
+        return 0
+    entries = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in folder.iterdir() if p.is_file()),
+                     key=lambda e: e[0])
+    total = sum(e[1] for e in entries)
+    removed = 0
+    for _, size, path in entries:
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        removed += 1
+    return removed
 
 
 def disable() -> None:
@@ -81,6 +101,7 @@ def _load_or_export(jitted, full_key: str, args):
     if path.exists():
         try:
             exported = jax.export.deserialize(bytearray(path.read_bytes()))
+            os.utime(path)  # last use, for prune()
         except Exception:  # an unreadable entry (another JAX, a truncated write) is rebuilt
             exported = None
     if exported is None:

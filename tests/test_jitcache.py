@@ -82,3 +82,17 @@ def test_cache_info_and_clear_on_a_real_cache(tmp_path, monkeypatch, capsys):
     assert main(["cache", "info"]) == 0
     assert next(line for line in capsys.readouterr().out.splitlines()
                 if line.strip().startswith("export/")).split()[1] == "0"
+
+
+def test_prune_drops_least_recently_used_first(tmp_path):
+    import os
+
+    for i, name in enumerate(["old", "mid", "new"]):
+        (tmp_path / name).write_bytes(b"x" * 100)
+        os.utime(tmp_path / name, (1000 + i, 1000 + i))
+    assert jitcache.prune(tmp_path, 250) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mid", "new"]
+    assert jitcache.prune(tmp_path, 200) == 0
+    jitcache.enable(tmp_path, max_bytes=100)
+    jitcache.disable()
+    assert [p.name for p in tmp_path.iterdir()] == ["new"]
