@@ -397,7 +397,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     print(f"cache: {root}")
     for sub, (n, size) in jitcache.compiled_usage(root).items():
         print(f"  {sub + '/':8s} {n:6d} files {size / 2**20:9.1f} MiB  "
-              f"({'JAX compilation cache' if sub == 'jax' else 'exported jugbayes programs'})")
+              f"({jitcache.COMPILED_SUBDIRS[sub]})")
     print("compiled programs are keyed by jugbayes's source and JAX's version; `jugbayes cache clear` removes them")
     return 0
 

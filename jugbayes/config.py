@@ -20,12 +20,16 @@ DEFAULT_CACHE_MAX_MB = 2048  # per compiled-program folder (jax/, export/)
 
 
 def cache_root():
-    """jugbayes's cache folder: ``$JUGBAYES_CACHE_DIR``, else ``$XDG_CACHE_HOME/jugbayes`` or ``~/.cache/jugbayes``."""
+    """jugbayes's cache folder (compiled programs, downloaded clocks and ephemerides): ``$JUGBAYES_CACHE_DIR``,
+    else ``$XDG_CACHE_HOME/jugbayes``, else ``~/.cache/jugbayes``; an empty variable counts as unset."""
     import os
     from pathlib import Path
 
-    base = os.environ.get("JUGBAYES_CACHE_DIR")
-    return Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jugbayes"
+    if base := os.environ.get("JUGBAYES_CACHE_DIR"):
+        return Path(base).expanduser()
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg).expanduser() / "jugbayes"
+    return Path.home() / ".cache" / "jugbayes"
 
 
 @lru_cache(maxsize=1)

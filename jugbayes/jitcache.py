@@ -37,17 +37,14 @@ def enable(root: Path, max_bytes: int | None = None) -> None:
 
 def prune(folder: Path, max_bytes: int) -> int:
     """Delete the least recently used files of ``folder`` until it holds at most ``max_bytes``; count deleted."""
-    if not folder.is_dir():
-        return 0
-    entries = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in folder.iterdir() if p.is_file()),
-                     key=lambda e: e[0])
-    total = sum(e[1] for e in entries)
+    entries = sorted(_files(folder), key=lambda e: e[1].st_mtime)
+    total = sum(st.st_size for _, st in entries)
     removed = 0
-    for _, size, path in entries:
+    for path, st in entries:
         if total <= max_bytes:
             break
         path.unlink(missing_ok=True)
-        total -= size
+        total -= st.st_size
         removed += 1
     return removed
 
@@ -122,15 +119,20 @@ def _load_or_export(jitted, full_key: str, args):
     return jax.jit(exported.call)
 
 
-COMPILED_SUBDIRS = ("jax", "export")  # under the cache root: JAX's compilation cache, our exported programs
+COMPILED_SUBDIRS = {"jax": "JAX compilation cache", "export": "exported jugbayes programs"}  # under the cache root
+
+
+def _files(folder: Path) -> list[tuple[Path, os.stat_result]]:
+    """Every file under ``folder`` with its stat (none if it does not exist)."""
+    return [(p, p.stat()) for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
 
 
 def compiled_usage(root: Path) -> dict[str, tuple[int, int]]:
     """Files and bytes of each compiled-program folder under ``root`` (``jugbayes cache info``)."""
     usage = {}
     for sub in COMPILED_SUBDIRS:
-        files = [p for p in (root / sub).rglob("*") if p.is_file()] if (root / sub).is_dir() else []
-        usage[sub] = (len(files), sum(p.stat().st_size for p in files))
+        files = _files(root / sub)
+        usage[sub] = (len(files), sum(st.st_size for _, st in files))
     return usage
 
 

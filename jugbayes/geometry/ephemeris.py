@@ -121,11 +121,9 @@ class PackageEphemeris:
 
 def ephem_cache_dir() -> Path:
     """Where ``jugbayes ephem download`` puts kernels."""
-    base = os.environ.get("JUGBAYES_CACHE_DIR")
-    if base:
-        return Path(base) / "ephem"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "jugbayes" / "ephem"
+    from jugbayes.config import cache_root
+
+    return cache_root() / "ephem"
 
 
 def _normalise(name: str) -> str:

@@ -44,11 +44,9 @@ Progress = Callable[[int, int, str, str], None]  # (done, total, relative path, 
 
 def cache_dir() -> Path:
     """The user's clock-file download cache (it may not exist yet)."""
-    if root := _env_path("JUGBAYES_CACHE_DIR"):
-        return root / "clock"
-    if xdg := _env_path("XDG_CACHE_HOME"):
-        return xdg / "jugbayes" / "clock"
-    return Path.home() / ".cache" / "jugbayes" / "clock"
+    from jugbayes.config import cache_root
+
+    return cache_root() / "clock"
 
 
 def _env_path(name: str) -> Path | None:
