@@ -70,6 +70,13 @@ def _signature(args) -> str:
     return f"{treedef}|{shapes}"
 
 
+def exportable(cls):
+    """Class decorator: let a NamedTuple cross a :func:`cached_jit` program's inputs or outputs (``jax.export``
+    serializes only registered node types; unregistered, the program is compiled again in every process)."""
+    jax.export.register_namedtuple_serialization(cls, serialized_name=f"{cls.__module__}.{cls.__qualname__}")
+    return cls
+
+
 def cached_jit(fn, key: str):
     """``jax.jit(fn)``, served from an on-disk export when the cache is on.
 

@@ -96,3 +96,24 @@ def test_prune_drops_least_recently_used_first(tmp_path):
     jitcache.enable(tmp_path, max_bytes=100)
     jitcache.disable()
     assert [p.name for p in tmp_path.iterdir()] == ["new"]
+
+
+def test_gls_fit_programs_are_kept_and_reused_across_processes(tmp_path):
+    """The README's fit (GLS: noise-kernel NamedTuples cross the programs) exports every program, and a second
+    process loads them: no "could not keep" warning, no new files."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "models" / "isolated_msp"
+    env = {**os.environ, "JUGBAYES_CACHE_DIR": str(tmp_path / "cache")}
+    exports = []
+    for run in range(2):
+        res = subprocess.run([sys.executable, "-m", "jugbayes", "fit", example / "isolated_msp.par",
+                              example / "isolated_msp.tim", "--method", "wls", "--out-par", tmp_path / f"{run}.par"],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert res.returncode == 0, res.stderr
+        assert "could not keep a compiled program" not in res.stderr
+        exports.append(sorted((p.name, p.stat().st_size) for p in (tmp_path / "cache" / "export").iterdir()))
+    assert len(exports[0]) >= 4 and exports[1] == exports[0]

@@ -23,10 +23,12 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 
 from jugbayes.config import enable_x64
+from jugbayes.jitcache import exportable
 
 enable_x64()
 
 
+@exportable
 class Kernel(NamedTuple):
     """The covariance's parts for n rows (see the module docstring)."""
 
@@ -47,6 +49,7 @@ def kernel(sigma, epoch=None, ecorr_var=None, basis=None, phi=None, inf=None) ->
                   xp.zeros(0) if phi is None else phi, xp.zeros((n, 0)) if inf is None else inf)
 
 
+@exportable
 class Factor(NamedTuple):
     """C factored (:func:`factor`).  G = [F, X]; M = diag(1/phi, 0) + G^T N_E^-1 G = q^-1 L L^T q^-1."""
 
@@ -103,6 +106,7 @@ def factor(kern: Kernel, gram=None) -> Factor:
     return Factor(w, epoch, c, alpha, g, a_g, q, chol, prior, phi, logdet)
 
 
+@exportable
 class SparseSet(NamedTuple):
     """d more infinite-variance columns with disjoint supports, each ECORR epoch inside at most one of them (DMX
     bins): per row its column (``d`` for none) and value; per epoch its column (``d`` for none).  Their block of
@@ -237,6 +241,7 @@ def whiten(fac: Factor, y):
     return out[:, 0] if y.ndim == 1 else out
 
 
+@exportable
 class Projector(NamedTuple):
     """An orthonormal basis [top; bottom] of the augmented block [[W G q], [diag(prior)^1/2]] (L^-T applied)."""
 
