@@ -54,7 +54,8 @@ def _peak_rss_mb() -> float:
 
 def batch(jobs, outdir: Path, workers: int) -> dict:
     """Run ``jobs`` on a fresh embedded cluster of ``workers``; time only the run (workers already warm)."""
-    from jugbayes.pta.runner import dask_client, run_pta
+    from jugbayes.cluster import dask_client
+    from jugbayes.pta.runner import run_pta
 
     with dask_client(None, workers) as client:
         client.run(_warm_worker)
@@ -69,7 +70,7 @@ def batch(jobs, outdir: Path, workers: int) -> dict:
 
 def overhead(job, tmp: Path, repeat: int) -> dict:
     """Median seconds of one pulsar's task in this process and on a warm single worker."""
-    from jugbayes.pta.runner import dask_client
+    from jugbayes.cluster import dask_client
     from jugbayes.pta.task import run_pulsar
 
     local = []

@@ -16,6 +16,7 @@ from pathlib import Path
 from jugbayes import __version__
 from jugbayes.errors import JugbayesError
 from jugbayes.report.inspect import inspect_dict, inspect_text
+from jugbayes.sample.command import POSTERIOR_FILES, add_nuts_options
 
 EXIT_INPUT_ERROR = 2
 EXIT_FIT_QUALITY = 3  # fit --strict: the fit ended but cannot be right
@@ -155,7 +156,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         return EXIT_FIT_QUALITY
     if args.write_noise_dict and args.method == "wls":
         _write_noise_dict(args.write_noise_dict, par, protect=(args.par, *toas.files, args.noise_dict))
-    idata = _run_nuts(args, run.model, run.result, run.noise) if args.method == "nuts" else None
+    idata = _run_nuts(args, run) if args.method == "nuts" else None
     if args.plot:  # nuts: the corner plot went to --plot, the residuals go to DIR/residuals.png
         png = Path(args.outdir) / "residuals.png" if args.method == "nuts" else args.plot
         plot_fit(run, png, title=run.par.pulsar or Path(args.par).stem)
@@ -171,7 +172,6 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-_POSTERIOR_FILES = ("posterior.nc", "summary.csv", "posterior.par")
 _CHAIN_FILES = ("chain_1.txt", "pars.txt")
 
 
@@ -188,7 +188,7 @@ def _fit_outputs(args) -> dict:
         if outdir.exists() and not outdir.is_dir():
             raise JugbayesError(f"{outdir}: --outdir: is a file, not a folder")
         if outdir.is_dir():  # a new folder holds nothing to overwrite
-            names = _POSTERIOR_FILES + (("residuals.png",) if args.plot else ())
+            names = POSTERIOR_FILES + (("residuals.png",) if args.plot else ())
             outputs.update({f"--outdir ({name})": outdir / name for name in names})
     return outputs
 
@@ -230,77 +230,25 @@ def _say_residual_plot(model, png) -> None:
           "error bars EFAC/EQUAD-scaled)")
 
 
-def _run_nuts(args, model, fit, noise) -> None:
-    """Stage two after the fit: NUTS posterior, saved as netCDF, summary table and posterior .par."""
-    from jugbayes.sample.nuts import sample_nuts
+def _run_nuts(args, run):
+    """Stage two after the fit: the NUTS posterior in --outdir, then the noise dictionary and chain files asked
+    for; returns the InferenceData."""
+    from jugbayes.sample.command import nuts_options, run_nuts
 
-    outdir = Path(args.outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    from jugbayes.sample.priors import read_config, sampler_settings
-
-    config = read_config(args.config) if args.config else None
-    settings = sampler_settings(config, chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed,
-                                dense_mass=args.dense_mass)
-    result = sample_nuts(model, fit, noise, **settings, config=config, marginalize=args.marginalize or (),
-                         sample_noise=args.sample_noise, progress=not args.no_progress, workers=args.workers,
-                         backend=args.backend)
-    return _write_posterior(args, model, fit, noise, result, outdir)
-
-
-def _write_posterior(args, model, fit, noise, result, outdir: Path) -> None:
-    """NUTS outputs: posterior.nc, summary.csv, posterior.par, the corner plot (--plot); summary and warnings."""
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    from jugbayes.io import write_par
-    from jugbayes.io.output import atomic_path, atomic_write_text
-    from jugbayes.report.fitted_par import fitted_values, updated_par
-    from jugbayes.report.posterior import diagnostics, inference_data, summary_table
-    from jugbayes.report.posterior import warnings as posterior_warnings
-
-    config = getattr(args, "config", None)
-    idata = inference_data(model, result, fit, config=Path(config).read_text() if config else None, noise=noise,
-                           log_likelihood=True)
-    with atomic_path(outdir / "posterior.nc") as tmp:
-        idata.to_netcdf(tmp)
-    table = summary_table(idata)
-    atomic_write_text(outdir / "summary.csv", table.to_csv())
-    d = diagnostics(idata, table)
-    print(f"NUTS: {d['chains']} chains x {d['draws']} draws; {d['divergences']} divergences; mean tree depth "
-          f"{d['mean_tree_depth']:.2f} ({d['mean_leapfrog_steps']:.1f} leapfrog steps), {d['max_tree_depth_hits']} "
-          f"draws at the maximum {d['max_tree_depth']}; ESS bulk >= {d['min_ess_bulk']:.0f}, tail >= "
-          f"{d['min_ess_tail']:.0f}; R-hat <= {d['max_r_hat']:.4f}")
-    formats = {"mean": "{:.15g}", "sd": "{:.4g}", "ess_bulk": "{:.0f}", "ess_tail": "{:.0f}", "r_hat": "{:.4f}",
-               "(mean-wls)/sigma": "{:+.3f}", "sd/sigma": "{:.3f}"}
-    print(table[list(formats)].to_string(formatters={k: f.format for k, f in formats.items()}))
-    for text in posterior_warnings(d):
-        print(f"warning: {text}", file=sys.stderr)
-    # Medians and sds of the offsets (model units), turned into .par values exactly as for the fit.
-    flat = result.samples.reshape(-1, len(result.names))
-    medians = SimpleNamespace(names=result.names, offsets=np.median(flat, axis=0), sigma=flat.std(axis=0))
-    values = fitted_values(model, medians)
-    from jugbayes.report.par_output import output_par
-
-    posterior_par = output_par(updated_par(model.par, values), model, inputs=(model.par.path, *model.toas.files),
-                               command="fit --method nuts: posterior medians and sds")
-    write_par(posterior_par, outdir / "posterior.par", protect=tuple(model.toas.files))
-    print(f"wrote {outdir / 'posterior.nc'}, {outdir / 'summary.csv'}, {outdir / 'posterior.par'}")
-    if getattr(args, "write_noise_dict", None):
+    nuts = run_nuts(run, args.outdir, **nuts_options(args), workers=args.workers, progress=not args.no_progress,
+                    corner=args.plot)
+    model = run.model
+    if args.write_noise_dict:
         from jugbayes.report.posterior import posterior_medians
 
-        _write_noise_dict(args.write_noise_dict, model.par, posterior_medians(idata),
-                          protect=(model.par.path, *model.toas.files, getattr(args, "noise_dict", None)))
-    if getattr(args, "write_chain", None):
+        _write_noise_dict(args.write_noise_dict, model.par, posterior_medians(nuts.idata),
+                          protect=(model.par.path, *model.toas.files, args.noise_dict))
+    if args.write_chain:
         from jugbayes.report.ptmcmc import write_ptmcmc_chain
 
-        print(f"wrote {', '.join(map(str, write_ptmcmc_chain(idata, model.par, args.write_chain)))} (PTMCMC layout)")
-    if args.plot:
-        from jugbayes.report.corner import corner_plot
-
-        corner_plot(idata, path=args.plot)
-        print(f"wrote {args.plot} (corner plot)")
-    return idata
+        print(f"wrote {', '.join(map(str, write_ptmcmc_chain(nuts.idata, model.par, args.write_chain)))} "
+              "(PTMCMC layout)")
+    return nuts.idata
 
 
 def _simulation_plan(args: argparse.Namespace):
@@ -354,8 +302,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     methods = None if args.methods is None else tuple(m.strip() for m in args.methods.split(",") if m.strip())
     cfg = load_config(args.config, n_datasets=args.n, methods=methods, seed=args.seed)
-    report = run_study(cfg, args.outdir, workers=args.workers, progress=not args.no_progress,
-                       cache=True)
+    if args.workers is not None and args.workers < 1:
+        raise JugbayesError("--workers needs a positive number")
+    report = run_study(cfg, args.outdir, workers=args.workers, progress=not args.no_progress, cache=True,
+                       scheduler=args.scheduler)
     print(f"{report['n_datasets']} data sets; coverage of the 68% / 95% intervals (binomial standard error):")
     for method, per in report["methods"].items():
         for name, e in per.items():
@@ -507,22 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wls (default; GLS with correlated noise), or nuts: the fit, then a NUTS posterior")
     p.add_argument("--outdir", metavar="DIR", help="for nuts: where posterior.nc (ArviZ netCDF), summary.csv, "
                    "posterior.par and, with --plot, residuals.png go")
-    p.add_argument("--chains", type=int, help="NUTS chains (default 4, or the config's [sampler] chains)")
-    p.add_argument("--warmup", type=int, help="NUTS warm-up draws per chain (default 500, or the config's)")
-    p.add_argument("--samples", type=int, help="NUTS draws per chain (default 1000, or the config's)")
-    p.add_argument("--seed", type=int, help="random seed (default 0, or the config's; same seed, same samples)")
-    p.add_argument("--config", metavar="FILE", help="nuts: TOML file of priors and sampler settings (see "
-                   "configs/priors_default.toml); default priors: +-K WLS sigmas within physical bounds")
-    p.add_argument("--marginalize", metavar="linear|P1,P2", help="nuts: marginalise these parameters analytically "
-                   "('linear': PHOFF, JUMPs, DMX, FD; or .par names) and draw them from their conditional")
-    p.add_argument("--sample-noise", action="store_true", help="nuts: sample the white-noise (EFAC/EQUAD/ECORR) and "
-                   "red/DM-noise (log10 amplitude, index) parameters too, with enterprise's default priors")
-    p.add_argument("--dense-mass", action="store_true", default=None,
-                   help="nuts: adapt a dense mass matrix (on top of the WLS whitening)")
+    add_nuts_options(p)
     p.add_argument("--workers", type=int, metavar="K", help="nuts: processes the chains run in, each on its own "
                    "cores (default: one per CPU core, at most one per chain; 1: one after another in this process)")
-    p.add_argument("--backend", choices=("numpyro", "blackjax"), default="numpyro",
-                   help="nuts: the NUTS implementation (default numpyro; blackjax: window adaptation, same outputs)")
     p.add_argument("--no-progress", action="store_true", help="nuts: no progress bar (shown by default)")
     p.add_argument("--out-par", metavar="OUT.par", help="write the fitted .par here, stating EPHEM, CLK, "
                    "UNITS, TIMEEPH and each setting TEMPO2 would otherwise default (NE_SW 0, ...), with the fit's "
@@ -576,9 +513,10 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="uncertainty-validation study: simulate N data sets from a truth, fit each, report coverage/pulls/SBC",
         description="Run the study CONFIG.toml describes (see configs/validate_*.toml): simulate N data sets from "
-        "the truth .par (or, for SBC, from a Gaussian prior around it), fit each with WLS and/or NUTS in parallel "
-        "worker processes, and write one result file per data set (a rerun skips finished ones), report.json "
-        "(coverage of the 68%/95% intervals with binomial errors, pulls, SBC rank uniformity tests, NUTS sd / WLS "
+        "the truth .par (or, for SBC, from a Gaussian prior around it), fit each with WLS and/or NUTS as tasks on a "
+        "Dask cluster (local, or --scheduler), and write one result file per data set (a rerun skips finished ones), "
+        "report.json (coverage of the 68%/95% intervals with binomial errors, pulls, SBC rank uniformity tests, NUTS "
+        "sd / WLS "
         "sigma) and PNG figures into --outdir.",
     )
     p.add_argument("config", metavar="CONFIG.toml", help="study configuration")
@@ -587,7 +525,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", metavar="wls,nuts", help="methods to run (default: the config's)")
     p.add_argument("--seed", type=int, metavar="K", help="the study's seed (default: the config's): another seed is "
                    "an independent replication, and needs its own --outdir")
-    p.add_argument("--workers", type=int, metavar="K", help="worker processes (default: one per CPU core)")
+    p.add_argument("--workers", type=int, metavar="K", help="local Dask cluster: worker processes, each on its own "
+                   "cores (default: one per CPU core; 1: the data sets one after another in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the data sets on the running Dask scheduler at "
+                   "ADDRESS, e.g. tcp://HOST:8786 (default $JUGBAYES_SCHEDULER; without either: a local cluster)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_validate)
 
@@ -664,12 +605,26 @@ def _main(argv: list[str] | None) -> int:
         return 0
 
 
+def one_xla_thread() -> None:
+    """Before JAX loads: XLA on one CPU thread unless ``$XLA_FLAGS`` is set (even empty).  Pulsar-timing arrays
+    are small, and XLA's CPU code differs in its last bits between one thread and several, so a fit here equals,
+    bit for bit, the same fit in a worker process (NUTS chains, ``validate``, ``pta`` tasks), and a seed gives
+    the same NUTS draws whichever command ran them."""
+    import os
+
+    if "jax" not in sys.modules:
+        from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
+
+        os.environ.setdefault("XLA_FLAGS", SINGLE_THREAD_XLA_FLAGS)
+
+
 def run() -> None:
     """The console script: :func:`main`, then exit.  After an interrupt, at once (``os._exit``, streams
     flushed): interpreter teardown in the middle of an XLA compilation can crash, and multiprocessing's atexit
     join can wait on workers."""
     from jugbayes.interrupts import exit_now
 
+    one_xla_thread()
     rc = main()
     if rc in (128 + signal.SIGINT, 128 + signal.SIGTERM):
         exit_now(rc)

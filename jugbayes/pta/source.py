@@ -23,10 +23,15 @@ from pathlib import Path
 
 from jugbayes.errors import InputError, JugbayesError
 
-# TOML key -> option name (the keywords of jugbayes.fit.command.run_wls)
+# TOML key -> option name (the keywords of jugbayes.fit.command.run_wls and, for nuts, sample.command.run_nuts)
 OVERRIDES = {"fit": "fit", "freeze": "freeze", "clk": "clk", "ephem-file": "ephem_file", "clock-dir": "clock_dir",
-             "gps-clock": "gps_file", "strict-clock": "strict_clock"}
-_PATH_OPTIONS = ("ephem_file", "clock_dir")
+             "gps-clock": "gps_file", "strict-clock": "strict_clock", "timeeph": "timeeph",
+             "timeeph-file": "timeeph_file", "config": "config", "marginalize": "marginalize",
+             "sample-noise": "sample_noise", "seed": "seed"}
+_PATH_OPTIONS = ("ephem_file", "clock_dir", "timeeph_file", "config")
+_NUTS_ONLY = ("config", "marginalize", "sample_noise", "seed")
+_TYPES = {"sample_noise": (bool, "true or false"), "strict_clock": (bool, "true or false"),
+          "seed": (int, "an integer")}
 _PSR_NAME = re.compile(r"^([JB]\d{4}[+-]\d{2,4}[A-Za-z]?)(?![0-9])")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+\-_.]*$")
 
@@ -148,8 +153,14 @@ def _toml_job(path: Path, entry: dict, line: int | None, options: dict) -> Pulsa
     par, tim = (str((base / entry[k]).resolve()) for k in ("par", "tim"))
     opts = dict(options)
     for key, opt in OVERRIDES.items():
+        if key in entry and opt in _NUTS_ONLY and opts.get("method") != "nuts":
+            raise InputError(path, line, f"{key} is a --method nuts option; this run fits with --method "
+                             f"{opts.get('method', 'wls')}")
         if key in entry:
             value = entry[key]
+            kind, what = _TYPES.get(opt, (str, "a string"))
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise InputError(path, line, f"{key} = {value!r}: expected {what}")
             opts[opt] = str((base / value).resolve()) if opt in _PATH_OPTIONS else value
     name = entry.get("name", pulsar_key(par))
     if not isinstance(name, str) or not _SAFE_NAME.match(name):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jugbayes import __version__
 from jugbayes.errors import JugbayesError
+from jugbayes.sample.command import POSTERIOR_FILES  # a --method nuts folder's files besides OUTPUTS
 
 RESULT = "result.json"
 PARTIAL = ".partial"
@@ -51,7 +52,8 @@ def is_current(job, folder: Path) -> bool:
         return False
     if inputs.get("jugbayes") != __version__ or not {job.par, job.tim} <= set(files):
         return False
-    if not all((folder / name).is_file() for name in OUTPUTS):
+    outputs = OUTPUTS + (POSTERIOR_FILES if job.options.get("method") == "nuts" else ())
+    if not all((folder / name).is_file() for name in outputs):
         return False
     try:
         return all(file_sha256(f) == sha for f, sha in files.items())

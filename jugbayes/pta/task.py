@@ -8,39 +8,26 @@ gets ``error.txt`` (the traceback) and a row with the error instead.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import traceback
 import warnings
 from pathlib import Path
 
+from jugbayes.cluster import prepare_worker_process, worker_address
 from jugbayes.errors import JugbayesError
 from jugbayes.pta import store
 
 # warning class name -> summary column (counts); the rest count as other_warnings
 WARNING_COLUMNS = {"DegenerateFitWarning": "degenerate", "NonQuadraticFitWarning": "non_quadratic",
                    "ClockWarning": "clock_coverage"}
+NUTS_FIELDS = ("draws", "divergences", "max_r_hat", "min_ess_bulk", "min_ess_tail", "mean_leapfrog_steps",
+               "sampler_warnings")
 ROW_FIELDS = ("pulsar", "status", "ntoas", "chi2", "dof", "reduced_chi2", "wrms_us", "iterations", "converged",
-              "solver", *WARNING_COLUMNS.values(), "other_warnings", "wall_s", "peak_rss_mb", "worker", "error",
-              "par", "tim", "run")
+              "solver", *WARNING_COLUMNS.values(), "other_warnings", *NUTS_FIELDS, "wall_s", "peak_rss_mb", "worker",
+              "error", "par", "tim", "run")
 _FIT_OPTIONS = ("fit", "freeze")
-_TIME_OPTIONS = ("clock_dir", "ephem_file", "strict_clock", "gps_file", "clk")
-
-
-def _prepare_process() -> None:
-    """Before JAX loads in this process: one XLA thread (where nobody chose otherwise); then keep compiled
-    programs on disk, as ``jugbayes fit`` does."""
-    if "jax" not in sys.modules:
-        from jugbayes.processes import THREAD_ENV
-
-        for key, value in THREAD_ENV.items():
-            os.environ.setdefault(key, value)
-    from jugbayes.config import enable_compilation_cache
-
-    if not getattr(_prepare_process, "done", False):
-        enable_compilation_cache()
-        _prepare_process.done = True
+_TIME_OPTIONS = ("clock_dir", "ephem_file", "strict_clock", "gps_file", "clk", "timeeph", "timeeph_file")
 
 
 def _peak_rss_mb() -> float:
@@ -50,17 +37,9 @@ def _peak_rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20  # KiB on Linux, bytes on macOS
 
 
-def _worker_address() -> str:
-    try:
-        from distributed import get_worker
-
-        return get_worker().address
-    except (ImportError, ValueError):
-        return "local"
-
-
 def _fit(job, stage: Path, lines: list[str]):
-    """``jugbayes fit`` on the job's pair into ``stage``: (summary dict, files read)."""
+    """``jugbayes fit`` on the job's pair into ``stage`` (then, for nuts, its posterior): (row fields, files
+    read)."""
     from jugbayes.fit.command import plot_fit, run_wls
 
     if job.problem:
@@ -70,7 +49,25 @@ def _fit(job, stage: Path, lines: list[str]):
                   **{k: opts.get(k) for k in _FIT_OPTIONS}, **{k: opts[k] for k in _TIME_OPTIONS if k in opts})
     if opts.get("plot"):
         plot_fit(run, stage / "residuals.png", title=job.name)
-    return run.summary, [job.par, *run.toas.files]
+    files = [job.par, *run.toas.files]
+    fields = _ok_row(run.summary)
+    if opts.get("method") == "nuts":
+        fields |= _sample(run, opts, stage, lines)
+        files += [opts["config"]] if opts.get("config") else []
+    return fields, files
+
+
+def _sample(run, opts: dict, stage: Path, lines: list[str]) -> dict:
+    """``jugbayes fit --method nuts``'s posterior into ``stage``, the chains one after another in this process
+    (the draws are those of any number of processes); its row fields."""
+    from jugbayes.sample.command import NUTS_OPTIONS, run_nuts
+
+    nuts = run_nuts(run, stage, **{k: opts.get(k) for k in NUTS_OPTIONS}, workers=1, progress=False,
+                    corner=stage / "corner.png" if opts.get("plot") else None, echo=lines.append,
+                    warn=lambda text: lines.append(f"warning: {text}"))
+    d = nuts.diagnostics
+    return {k: d[k] for k in NUTS_FIELDS[:-1]} | {"draws": d["chains"] * d["draws"],
+                                                   "sampler_warnings": len(nuts.warnings)}
 
 
 def _ok_row(info: dict) -> dict:
@@ -92,7 +89,7 @@ def _error_text(exc: BaseException) -> str:
 def run_pulsar(job, outdir: str | Path, run: str = "") -> dict:
     """Fit ``job``'s pulsar into ``outdir/<name>/`` (published whole) and return its summary row, which names
     the ``run`` that made it."""
-    _prepare_process()
+    prepare_worker_process()
     outdir, start = Path(outdir), time.perf_counter()
     stage = store.staging(outdir, job.name)
     lines: list[str] = []
@@ -101,15 +98,16 @@ def run_pulsar(job, outdir: str | Path, run: str = "") -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            info, files = _fit(job, stage, lines)
-            row |= {"status": "ok"} | _ok_row(info)
+            fields, files = _fit(job, stage, lines)
+            row |= {"status": "ok"} | fields
         except Exception as exc:  # noqa: BLE001 - any failure of one pulsar becomes its row; the others go on
             row |= {"status": "failed", "error": _error_text(exc)}
             (stage / "error.txt").write_text(traceback.format_exc())
     lines += [f"warning: {w.message}" for w in caught]
-    (stage / "fit.txt").write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines).replace(str(stage), str(outdir / job.name))  # the paths the files will have
+    (stage / "fit.txt").write_text(text + "\n")
     row |= _count_warnings(caught) | {"wall_s": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb(),
-                                      "worker": _worker_address()}
+                                      "worker": worker_address()}
     store.write_json(stage / store.RESULT, {"row": row, "inputs": store.fingerprint(job.options, files)})
     store.publish(stage, outdir, job.name)
     return row

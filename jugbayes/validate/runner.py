@@ -1,4 +1,5 @@
-"""Run a validation study: data sets in parallel worker processes, one result file each (resumable).
+"""Run a validation study: data sets as tasks on a Dask cluster (:mod:`jugbayes.cluster`: an embedded one of a
+process per core, or one at ``--scheduler``), one result file each, written by the client (resumable).
 
 Layout of ``outdir``: ``study.json`` (the configuration and its fingerprint), ``reference.json``
 (the expected WLS sigmas from a noise-free data set: they set the SBC prior widths),
@@ -26,24 +27,7 @@ import numpy as np
 
 from jugbayes.errors import JugbayesError
 from jugbayes.io.output import atomic_write_text
-from jugbayes.processes import spawn_pool, usable_cores
 from jugbayes.validate.config import StudyConfig
-
-
-def _init_worker(cache: bool = False) -> None:
-    """Each worker process uses one thread, on its own cores (:func:`jugbayes.processes.spawn_pool`); the
-    parallelism is across data sets.
-
-    ``cache``: keep compiled programs on disk (:func:`jugbayes.config.enable_compilation_cache`): the data
-    sets share one structure, so after the first each worker loads the fitter's and the sampler's programs
-    instead of compiling them again (the sampler takes the data as arguments)."""
-    import warnings
-
-    warnings.simplefilter("ignore")
-    if cache:
-        from jugbayes.config import enable_compilation_cache
-
-        enable_compilation_cache()
 
 
 @lru_cache(maxsize=2)
@@ -216,19 +200,28 @@ def run_dataset(cfg_json: str, reference: dict, index: int) -> dict:
     return record
 
 
-def _run_in_worker(cfg_json: str, reference: dict, index: int) -> dict:
-    """:func:`run_dataset` in a pool worker.  With NUTS, then drop JAX's compiled programs: each data set's
-    sampler functions are new Python closures, and the executables loaded for them would otherwise stay mapped
-    (~1300 memory mappings per NUTS data set: a worker met the kernel's 65530-mapping limit after ~50 data
-    sets).  The fitter's programs are shared by the data sets (:mod:`jugbayes.fit.wls`), so a WLS-only study
-    keeps them compiled."""
+def dataset_task(cfg_json: str, reference: dict, index: int, cache: bool = False) -> dict:
+    """:func:`run_dataset` as a cluster task: one XLA thread, warnings silenced (the parallelism is across data
+    sets); ``cache``: keep compiled programs on disk (the data sets share one structure, so after the first
+    each worker loads the fitter's and the sampler's programs instead of compiling them again).  With NUTS,
+    then drop JAX's compiled programs: each data set's sampler functions are new Python closures, and the
+    executables loaded for them would otherwise stay mapped (~1300 memory mappings per NUTS data set: a worker
+    met the kernel's 65530-mapping limit after ~50 data sets).  The fitter's programs are shared by the data
+    sets (:mod:`jugbayes.fit.wls`), so a WLS-only study keeps them compiled."""
+    import warnings
+
+    from jugbayes.cluster import prepare_worker_process
+
+    prepare_worker_process(cache)
     import jax
 
-    try:
-        return run_dataset(cfg_json, reference, index)
-    finally:
-        if "nuts" in json.loads(cfg_json)["methods"]:
-            jax.clear_caches()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return run_dataset(cfg_json, reference, index)
+        finally:
+            if "nuts" in json.loads(cfg_json)["methods"]:
+                jax.clear_caches()
 
 
 def _write_json(path: Path, obj) -> None:
@@ -256,33 +249,51 @@ def dataset_path(outdir: Path, index: int) -> Path:
 
 
 def run_study(cfg: StudyConfig, outdir: str | Path, *, workers: int | None = None, progress: bool = True,
-              cache: bool = False) -> dict:
-    """Run the data sets not yet in ``outdir`` (``workers`` processes; 1 = in this process), then report.
+              cache: bool = False, scheduler: str | None = None, client=None) -> dict:
+    """Run the data sets not yet in ``outdir``, then report: as tasks on the Dask cluster at ``scheduler`` (or
+    ``$JUGBAYES_SCHEDULER``, or ``client``'s), else on an embedded one of ``workers`` processes; with
+    ``workers=1`` and no cluster named, one after another in this process.
 
-    ``cache``: worker processes keep compiled programs on disk (the CLI turns it on; with one worker the
-    calling process's setting applies)."""
-    from concurrent.futures import as_completed
+    ``cache``: tasks keep compiled programs on disk (the CLI turns it on; in this process its own setting
+    applies).  Each record is written as its task returns, so an interrupted study keeps what it finished."""
+    import os
 
     from tqdm.auto import tqdm
 
+    from jugbayes.cluster import SCHEDULER_ENV, dask_client, run_windowed
+    from jugbayes.processes import usable_cores
     from jugbayes.validate.report import write_report
 
     outdir = Path(outdir)
     reference = _prepare_outdir(cfg, outdir)
     todo = [i for i in range(cfg.n_datasets) if not dataset_path(outdir, i).exists()]
     cfg_json = json.dumps(cfg.to_dict())
+    remote = client is not None or bool(scheduler or os.environ.get(SCHEDULER_ENV))
     workers = max(1, min(workers or usable_cores(), len(todo) or 1))
     bar = tqdm(total=cfg.n_datasets, initial=cfg.n_datasets - len(todo), desc="data sets", unit="set",
                disable=not progress)
-    if workers == 1:
-        for i in todo:
-            _write_json(dataset_path(outdir, i), run_dataset(cfg_json, reference, i))
+
+    def run_on(dask):
+        items = [(cfg_json, reference, i, cache) for i in todo]
+        for item, fut in run_windowed(dask, dataset_task, items, label=lambda it: f"dataset-{it[2]:05d}"):
+            if fut.status != "finished":  # a task that raised (or whose workers kept dying) stops the study
+                exc = fut.exception()
+                if isinstance(exc, JugbayesError):
+                    raise exc
+                raise JugbayesError(f"validate: data set {item[2]} failed: {type(exc).__name__}: {exc}") from exc
+            _write_json(dataset_path(outdir, item[2]), fut.result())
             bar.update()
-    elif todo:
-        with spawn_pool(workers, _init_worker, (cache,)) as pool:
-            futures = {pool.submit(_run_in_worker, cfg_json, reference, i): i for i in todo}
-            for fut in as_completed(futures):
-                _write_json(dataset_path(outdir, futures[fut]), fut.result())
+
+    try:
+        if todo and client is not None:
+            run_on(client)
+        elif todo and (remote or workers > 1):
+            with dask_client(scheduler, workers) as own:
+                run_on(own)
+        else:
+            for i in todo:
+                _write_json(dataset_path(outdir, i), run_dataset(cfg_json, reference, i))
                 bar.update()
-    bar.close()
+    finally:
+        bar.close()
     return write_report(cfg, outdir, reference)

@@ -20,11 +20,13 @@ from pathlib import Path
 import pytest
 
 from conftest import CLOCK_DIR, DATASETS, EPHEM_DIR, ROOT
+from daskworker import separate_workers
 
 distributed = pytest.importorskip("distributed")
 
 from jugbayes.cli import main  # noqa: E402
-from jugbayes.pta.runner import local_cluster, run_pta  # noqa: E402
+from jugbayes.cluster import local_cluster  # noqa: E402
+from jugbayes.pta.runner import run_pta  # noqa: E402
 from jugbayes.pta.source import PulsarJob, read_source  # noqa: E402
 
 EPHEM = str(EPHEM_DIR / "de421.bsp")
@@ -120,6 +122,40 @@ def test_pta_on_a_local_cluster_equals_fit_alone_keeps_failures_and_resumes(sour
     assert not list((out / ".partial").glob("*")) if (out / ".partial").exists() else True
 
 
+NUTS = {"method": "nuts", "chains": 2, "warmup": 60, "samples": 60, "seed": 3, "config": None, "marginalize": None,
+        "sample_noise": False, "dense_mass": None, "backend": "numpyro"}
+
+
+def test_pta_nuts_draws_equal_fit_nuts_alone(source, cluster_client, tmp_path):
+    """A pulsar's NUTS task on a worker draws what ``jugbayes fit --method nuts`` run alone draws, bit for bit
+    (both run XLA on one thread), and its row carries the sampler's figures."""
+    job = read_source(source, OPTIONS | NUTS)[3]
+    assert job.name == "NGC6440E"
+    alone = subprocess.Popen([sys.executable, "-m", "jugbayes", "fit", job.par, job.tim, "--method", "nuts",
+                              "--chains", "2", "--warmup", "60", "--samples", "60", "--seed", "3", "--outdir",
+                              tmp_path / "alone", "--no-progress", "--clock-dir", CLOCK_DIR, "--ephem-file", EPHEM],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert run_pta([job], tmp_path / "out", client=cluster_client, progress=False) == {"ok": 1, "skipped": 0}
+    _, err = alone.communicate(timeout=600)
+    assert alone.returncode == 0, err
+    import arviz as az
+
+    mine, alone_dir = tmp_path / "out" / "NGC6440E", tmp_path / "alone"
+    got, ref = (az.from_netcdf(d / "posterior.nc").posterior for d in (mine, alone_dir))
+    assert list(got.data_vars) == list(ref.data_vars) == ["F0", "F1", "RAJ", "DECJ", "DM"]
+    for name in ref.data_vars:
+        assert got[name].shape == (2, 60) and (got[name].values == ref[name].values).all(), name
+    assert (mine / "summary.csv").read_text() == (alone_dir / "summary.csv").read_text()
+    row = _rows(tmp_path / "out")["NGC6440E"]
+    assert (row["status"], row["draws"], row["divergences"]) == ("ok", "120", "0")
+    assert 1.0 <= float(row["max_r_hat"]) < 1.2 and float(row["min_ess_bulk"]) > 20
+    text = (tmp_path / "out" / "NGC6440E" / "fit.txt").read_text()
+    assert "NUTS: 2 chains x 60 draws" in text and ".partial" not in text
+    # A rerun with the same options skips it; other NUTS options make it run again.
+    assert run_pta([job], tmp_path / "out", client=cluster_client, progress=False)["skipped"] == 1
+    assert read_source(source, OPTIONS | NUTS | {"seed": 4})[3].options != job.options
+
+
 def test_pta_refuses_an_outdir_it_did_not_make(source, tmp_path):
     (tmp_path / "mine.txt").write_text("keep me\n")
     res = subprocess.run([sys.executable, "-m", "jugbayes", "pta", str(source), "--outdir", str(tmp_path)],
@@ -165,28 +201,13 @@ def test_a_worker_killed_mid_task_on_a_local_cluster_loses_nothing(source, clust
     _check_retried(tmp_path / "out", job, victim, tmp_path)
 
 
-def _start_worker(address: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--nthreads", "1", "--no-nanny",
-                             "--host", "127.0.0.1", "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
 def test_separately_started_dask_workers_and_one_killed_mid_task(source, tmp_path):
     job = read_source(source, OPTIONS)[3]
     assert job.name == "NGC6440E"
-    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0") as scheduler_only:
-        workers = [_start_worker(scheduler_only.scheduler_address) for _ in range(2)]
-        try:
-            with distributed.Client(scheduler_only) as client:
-                client.wait_for_workers(2, timeout=120)
-                pids = client.run(os.getpid)
-                assert sorted(pids.values()) == sorted(w.pid for w in workers)
-                victim = _run_and_kill_mid_task(client, job, tmp_path / "out", pids.get)
-        finally:
-            for w in workers:
-                w.kill()
-                w.wait(timeout=30)
+    with separate_workers(2) as (address, workers), distributed.Client(address) as client:
+        pids = client.run(os.getpid)
+        assert sorted(pids.values()) == sorted(w.pid for w in workers)
+        victim = _run_and_kill_mid_task(client, job, tmp_path / "out", pids.get)
     _check_retried(tmp_path / "out", job, victim, tmp_path)
 
 

@@ -64,6 +64,30 @@ def test_toml_list_with_overrides(tmp_path):
     assert (two.name, two.options) == ("c", OPTS)
 
 
+def test_toml_list_with_nuts_overrides(tmp_path):
+    _touch(tmp_path, "x.par", "x.tim", "priors.toml")
+    (tmp_path / "pta.toml").write_text('[[pulsar]]\npar = "x.par"\ntim = "x.tim"\nconfig = "priors.toml"\n'
+                                       'marginalize = "linear"\nsample-noise = true\nseed = 7\n')
+    opts = OPTS | {"method": "nuts", "config": None, "marginalize": None, "sample_noise": False, "seed": None}
+    (job,) = read_source(tmp_path / "pta.toml", opts)
+    assert job.options == opts | {"config": str(tmp_path / "priors.toml"), "marginalize": "linear",
+                                  "sample_noise": True, "seed": 7}
+
+
+@pytest.mark.parametrize(("text", "method", "where"), [
+    ('seed = 7\n', "wls", "pta.toml:1: seed is a --method nuts option; this run fits with --method wls"),
+    ('seed = "7"\n', "nuts", "pta.toml:1: seed = '7': expected an integer"),
+    ('seed = true\n', "nuts", "pta.toml:1: seed = True: expected an integer"),
+    ('sample-noise = 1\n', "nuts", "pta.toml:1: sample-noise = 1: expected true or false"),
+    ('freeze = ["F1"]\n', "wls", "pta.toml:1: freeze = ['F1']: expected a string"),
+])
+def test_toml_override_types_and_methods(tmp_path, text, method, where):
+    (tmp_path / "pta.toml").write_text('[[pulsar]]\npar = "a.par"\ntim = "a.tim"\n' + text)
+    with pytest.raises(InputError) as err:
+        read_source(tmp_path / "pta.toml", {"method": method})
+    assert str(err.value) == str(tmp_path / where.split(":")[0]) + ":" + where.split(":", 1)[1]
+
+
 @pytest.mark.parametrize(("text", "where"), [
     ('[[pulsar]]\npar = "a.par"\n', "pta.toml:1: [[pulsar]] entry needs tim"),
     ('[[pulsar]]\npar = "a.par"\ntim = "a.tim"\n\n[[pulsar]]\npar = "a.par"\ntim = "a.tim"\nfrezze = "F0"\n',

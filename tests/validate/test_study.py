@@ -154,6 +154,44 @@ def test_parallel_workers_and_cli(small_config, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "2 data sets" in text and "F0" in text and "SBC p" in text
     assert sorted(os.listdir(out / "datasets")) == ["00000.json", "00001.json"]
+    # the same data sets, one after another in this process (the two workers above were a local Dask cluster)
+    run_study(load_config(small_config, n_datasets=2), tmp_path / "alone", workers=1, progress=False)
+    _assert_same_records(_records(out), _records(tmp_path / "alone"))
+
+
+def _records(out) -> dict:
+    """Each data set's record less its wall time."""
+    return {p.name: {k: v for k, v in json.loads(p.read_text()).items() if k != "seconds"}
+            for p in sorted((out / "datasets").glob("*.json"))}
+
+
+def _assert_same_records(got: dict, ref: dict) -> None:
+    """Equal records, numbers to 1e-9 relative: XLA with one thread (the workers) and with several (this
+    process) differ in the last bits."""
+    assert list(got) == list(ref)
+    for name, rec in ref.items():
+        assert set(got[name]) == set(rec)
+        for key, value in rec.items():
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    assert np.allclose(got[name][key][k], v, rtol=1e-9, atol=0), (name, key, k)
+            elif isinstance(value, (bool, int, str)) or (isinstance(value, list) and isinstance(value[0], str)):
+                assert got[name][key] == value, (name, key)
+            else:
+                assert np.allclose(got[name][key], value, rtol=1e-9, atol=0), (name, key)
+
+
+def test_a_study_on_a_separately_started_dask_worker_equals_one_process(small_config, tmp_path):
+    """--scheduler: the data sets run as tasks on a ``dask worker`` process connected over 127.0.0.1."""
+    pytest.importorskip("distributed")
+    from daskworker import separate_workers
+
+    cfg = load_config(small_config, n_datasets=2)
+    alone = run_study(cfg, tmp_path / "alone", workers=1, progress=False)
+    with separate_workers(1) as (address, _):
+        report = run_study(cfg, tmp_path / "dask", scheduler=address, progress=False)
+    _assert_same_records(_records(tmp_path / "dask"), _records(tmp_path / "alone"))
+    assert report["methods"]["wls"]["F0"]["coverage68"] == alone["methods"]["wls"]["F0"]["coverage68"]
 
 
 @pytest.mark.parametrize("edit, message", [
