@@ -6,6 +6,7 @@ from them a simulated 68-pulsar release on 8, 32 and 128 workers.
     ``--workers``, first on an empty compilation cache, then again into a new folder (programs cached):
     each pulsar's task time (fit + 4 chains, one after another in the task) and the batch's wall time.
 (b) Dask's overhead per task: ``--tasks`` empty tasks through the same windowed submission, timed.
+    ``--compare-pinning``: the cached batch once more on workers not pinned to cores.
 (c) A release of ``--release`` pulsars whose task times are drawn (seeded bootstrap) from the cached times of
     (a), scaled by ``--scale`` (a real release has more TOAs per pulsar than the test PTA), handed out as Dask
     does (each free worker takes the next pulsar): the makespan on each worker count, its lower bound
@@ -13,7 +14,7 @@ from them a simulated 68-pulsar release on 8, 32 and 128 workers.
     task per overhead interval, would keep that many workers waiting (workers x overhead).
 
 Usage: ``python benchmarks/bench_pta_nuts.py [--n 6] [--ntoa 400] [--chains 4] [--warmup 500] [--samples 1000]
-[--workers 2] [--release 68] [--scale 1] [--all-real]``.
+[--workers 2] [--release 68] [--scale 1] [--all-real] [--compare-pinning]``.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def main(argv=None) -> int:
     p.add_argument("--release", type=int, default=68)
     p.add_argument("--scale", type=float, default=1.0, help="scale of the drawn task times (default 1)")
     p.add_argument("--all-real", action="store_true", help="also B1855+09 9yv1 and J1713+0747 (minutes each)")
+    p.add_argument("--compare-pinning", action="store_true", help="then the cached batch again on workers not "
+                   "pinned to cores")
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench_pta_nuts_"))
     os.environ["JUGBAYES_CACHE_DIR"] = str(tmp / "cache")  # before the workers start: they inherit it
@@ -125,12 +128,18 @@ def main(argv=None) -> int:
                 f"{k} {float(v['wall_s']):.1f}" for k, v in out[label]["pulsars"].items()))
         out["overhead_ms"] = task_overhead_ms(client, args.tasks)
     print(f"Dask overhead per empty task: {out['overhead_ms']:.2f} ms ({args.tasks} tasks, {args.workers} workers)")
+    if args.compare_pinning:
+        with dask_client(None, args.workers, pin=False) as client:
+            out["cached_unpinned"] = sample_batch(jobs, tmp / "unpinned", client)
+        print(f"cached, workers not pinned: batch {out['cached_unpinned']['wall_s']:.1f} s (pinned "
+              f"{out['cached']['wall_s']:.1f} s); per pulsar (s): " + ", ".join(
+                  f"{k} {float(v['wall_s']):.1f}" for k, v in out["cached_unpinned"]["pulsars"].items()))
     times = [float(v["wall_s"]) for v in out["cached"]["pulsars"].values() if v["status"] == "ok"]
     print(f"cached task times: median {statistics.median(times):.1f} s, range {min(times):.1f}-{max(times):.1f} s")
     out["release"] = simulate_release(times, args.release, args.scale, out["overhead_ms"])
     for r in out["release"]:
-        print(f"{args.release} pulsars (times x {args.scale:g}) on {r['workers']:3d} workers: {r['makespan_min']:.1f} min "
-              f"(bound {r['lower_bound_min']:.1f}; workers busy {100 * r['busy_fraction']:.0f}%); the scheduler "
+        print(f"{args.release} pulsars (times x {args.scale:g}) on {r['workers']:3d} workers: "
+              f"{r['makespan_min']:.1f} min (bound {r['lower_bound_min']:.1f}; workers busy {100 * r['busy_fraction']:.0f}%); the scheduler "
               f"would limit tasks shorter than {r['scheduler_limited_below_s']:.2f} s")
     (tmp / "bench.json").write_text(json.dumps(out, indent=1))
     print(f"load average {os.getloadavg()[0]:.2f} at the end; files in {tmp}")

@@ -79,9 +79,9 @@ def local_cluster(workers: int):
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, workers: int | None = None):
+def dask_client(scheduler: str | None = None, workers: int | None = None, pin: bool = True):
     """A Client of the cluster at ``scheduler`` (else ``$JUGBAYES_SCHEDULER``), or of an embedded one of
-    ``workers`` processes (default: one per core)."""
+    ``workers`` processes (default: one per core), each pinned to its own cores unless not ``pin``."""
     from distributed import Client
 
     from jugbayes.processes import core_groups, usable_cores
@@ -93,7 +93,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):
         return
     n = workers or usable_cores()
     with local_cluster(n) as cluster, Client(cluster) as client:
-        client.register_plugin(_local_worker_setup(core_groups(n)))
+        client.register_plugin(_local_worker_setup(core_groups(n) if pin else None))
         try:
             yield client
         except KeyboardInterrupt:
