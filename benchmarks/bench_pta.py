@@ -3,7 +3,9 @@ and equality with ``jugbayes fit`` run alone.
 
 (a) Cold run (2 workers, empty compilation cache), to fill the cache.
 (b) The batch with 1 worker and with 2 (embedded LocalCluster, workers started and JAX imported before the
-    clock starts; programs cached on disk): wall time, speed-up, peak RSS per worker, the client's RSS.
+    clock starts; programs cached on disk): wall time, speed-up, peak RSS per worker, the client's RSS.  The
+    one worker runs on both cores (its XLA helper threads use the second) and again confined to one core, as
+    each of the two workers is.
 (c) One task's overhead: the same pulsar fitted by ``run_pulsar`` in this process and as a task on a warm
     worker (median of ``--repeat``).
 (d) The client's memory against the number of pulsars: the simulated pulsars listed once and ``--copies``
@@ -52,13 +54,17 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def batch(jobs, outdir: Path, workers: int) -> dict:
-    """Run ``jobs`` on a fresh embedded cluster of ``workers``; time only the run (workers already warm)."""
+def batch(jobs, outdir: Path, workers: int, one_core: bool = False) -> dict:
+    """Run ``jobs`` on a fresh embedded cluster of ``workers``; time only the run (workers already warm).
+    ``one_core``: a single worker confined to one core, as each of several workers is."""
     from jugbayes.cluster import dask_client
+    from jugbayes.processes import pin_after_jax_starts
     from jugbayes.pta.runner import run_pta
 
     with dask_client(None, workers) as client:
         client.run(_warm_worker)
+        if one_core:
+            client.run(pin_after_jax_starts, (min(os.sched_getaffinity(0)),))
         rss0 = _rss_mb()
         start = time.perf_counter()
         counts = run_pta(jobs, outdir, client=client, progress=False)
@@ -122,7 +128,8 @@ def check_equal(jobs, outdir: Path, tmp: Path, core: int | None = None) -> dict:
         got_path = outdir / job.name / "fit.json"
         if not got_path.exists():
             continue
-        got, alone = json.loads(got_path.read_text()), _fit_alone(job, tmp / f"{job.name}.alone.json", core)
+        alone_path = tmp / f"{job.name}.alone{'' if core is None else f'-core{core}'}.json"
+        got, alone = json.loads(got_path.read_text()), _fit_alone(job, alone_path, core)
         assert list(got["params"]) == list(alone["params"]), job.name
         here = {"value": 0.0, "uncertainty": 0.0, "chi2": _rel(got["chi2"], alone["chi2"])}
         for name, p in alone["params"].items():
@@ -170,7 +177,11 @@ def main(argv=None) -> int:
     for n in (1, 2):
         out[f"warm_{n}_worker"] = batch(jobs, tmp / f"warm{n}", n)
         print(f"warm ({n} worker{'s' if n > 1 else ''}):", json.dumps(out[f"warm_{n}_worker"]))
-    print(f"speed-up 2 vs 1 workers: {out['warm_1_worker']['wall_s'] / out['warm_2_worker']['wall_s']:.2f}x")
+    out["warm_1_worker_1_core"] = batch(jobs, tmp / "warm1c", 1, one_core=True)
+    print("warm (1 worker on one core):", json.dumps(out["warm_1_worker_1_core"]))
+    print(f"speed-up 2 vs 1 workers: {out['warm_1_worker']['wall_s'] / out['warm_2_worker']['wall_s']:.2f}x (the one "
+          f"worker on both cores), {out['warm_1_worker_1_core']['wall_s'] / out['warm_2_worker']['wall_s']:.2f}x (on "
+          "one core, as each of the two)")
     out["overhead"] = overhead(jobs[0], tmp, args.repeat)
     print("one task:", json.dumps(out["overhead"]))
     sim = jobs[:args.n]

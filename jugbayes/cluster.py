@@ -58,10 +58,9 @@ def _local_worker_setup(groups):
             except ValueError:  # not the worker's main thread
                 pass
             if groups and isinstance(worker.name, int):
-                try:
-                    os.sched_setaffinity(0, groups[worker.name % len(groups)])
-                except OSError:
-                    pass
+                from jugbayes.processes import pin_after_jax_starts
+
+                pin_after_jax_starts(groups[worker.name % len(groups)])
 
     return LocalWorkerSetup()
 

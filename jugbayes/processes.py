@@ -3,7 +3,8 @@
 XLA:CPU keeps helper threads beside even a "single-threaded" computation (about 1.8 cores per process), and
 two unpinned JAX processes on 2 cores then run 3-4x slower each (the sampled-noise NUTS step: ~70 ms against
 19-21 ms pinned).  CPU affinity is what bounds JAX's threads (jax-ml/jax#1539), so each worker is pinned to
-its own cores before JAX starts.  Importing this module does not import JAX.
+its own cores (once JAX's backend has started: :func:`pin_after_jax_starts`).  Importing this module does not
+import JAX.
 """
 
 from __future__ import annotations
@@ -36,14 +37,31 @@ def core_groups(workers: int) -> list[tuple[int, ...]] | None:
     return [tuple(cores[i::workers]) for i in range(workers)]
 
 
+def pin_after_jax_starts(cores) -> None:
+    """Restrict this process to ``cores``, once JAX's CPU backend has started.  XLA sizes its parallel
+    partitioning of a computation by the cores a process sees when the backend starts, and the last bits of
+    the results depend on it: started before pinning, every process of a machine computes the same bits
+    (a fit in a worker equals the same fit in ``jugbayes fit``)."""
+    import jax
+
+    jax.devices()
+    threads = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
+    for tid in threads:  # every thread: on Linux an affinity belongs to a thread, and JAX's already run
+        try:
+            os.sched_setaffinity(int(tid), cores)
+        except OSError:
+            pass
+
+
 def pin(cores_queue) -> None:
     """Restrict this process to the next free core set in ``cores_queue`` (none left: unrestricted)."""
     import queue
 
     try:
-        os.sched_setaffinity(0, cores_queue.get_nowait())
-    except (queue.Empty, OSError):
-        pass
+        cores = cores_queue.get_nowait()
+    except queue.Empty:
+        return
+    pin_after_jax_starts(cores)
 
 
 class WorkerPool(ProcessPoolExecutor):
@@ -90,8 +108,8 @@ def spawn_pool(workers: int, initializer, initargs: tuple = ()) -> WorkerPool:
 
 def _init(cores_queue, initializer, initargs) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update(THREAD_ENV)
     if cores_queue is not None:
         pin(cores_queue)
-    os.environ.update(THREAD_ENV)
     if initializer is not None:
         initializer(*initargs)

@@ -47,6 +47,36 @@ def test_spawn_pool_workers_each_get_one_group():
     assert all(s in groups for s in seen)
 
 
+# x^T x of a 4000 x 90 matrix in float64 (jitted), as a SHA-256 of its bytes: XLA partitions the product by the cores a
+# process sees when JAX's backend starts, so a process pinned to one core before that computes other last bits
+# than one that sees two.  An expression, since spawned workers cannot import a test module's functions.
+GRAM_SHA = ("(__import__('jax').config.update('jax_enable_x64', True), __import__('hashlib').sha256(__import__('numpy')"
+            ".asarray(__import__('jax').jit(lambda a: a.T @ a)(__import__('numpy').random.default_rng(0)"
+            ".standard_normal((4000, 90)))).tobytes()).hexdigest())[1]")
+
+
+@needs_affinity
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: ())(0)) < 2, reason="needs two cores")
+def test_pinned_workers_compute_the_bits_of_a_process_on_every_core():
+    """NUTS-chain workers and local Dask workers, each pinned to one core, compute what ``jugbayes fit`` (one XLA
+    thread, every core) computes, bit for bit."""
+    import subprocess
+    import sys
+
+    from jugbayes.cluster import dask_client
+
+    env = dict(os.environ, **processes.THREAD_ENV)
+    alone = subprocess.run([sys.executable, "-c", f"print({GRAM_SHA})"], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    with processes.spawn_pool(2, None) as pool:
+        chain_workers = {pool.submit(eval, GRAM_SHA).result() for _ in range(4)}
+    with dask_client(None, 2) as client:
+        affinities = client.run(lambda: sorted(os.sched_getaffinity(0)))
+        dask_workers = set(client.gather([client.submit(eval, GRAM_SHA, pure=False, workers=[w]) for w in affinities]))
+    assert sorted(map(tuple, affinities.values())) == sorted(processes.core_groups(2))
+    assert chain_workers == dask_workers == {alone}
+
+
 def test_input_errors_survive_the_trip_back_from_a_worker():
     """A worker's exception reaches the parent pickled; an InputError must keep its file, line and message."""
     import pickle
