@@ -29,6 +29,14 @@ def _record_lost(job, outdir: Path, run: str, exc: BaseException) -> None:
     store.publish(stage, outdir, job.name)
 
 
+def _size(job) -> int:
+    """Bytes of the job's .tim: the largest pulsars go first, so that the last tasks are short ones."""
+    try:
+        return Path(job.tim).stat().st_size
+    except (OSError, TypeError):
+        return 0
+
+
 def _run_tasks(client, todo: list, outdir: Path, bar, run: str) -> None:
     """Run ``todo``'s pulsars as tasks; each finished task advances ``bar``."""
     items = [(job, str(outdir), run) for job in todo]
@@ -47,7 +55,7 @@ def run_pta(jobs: list, outdir: str | Path, *, scheduler: str | None = None, wor
 
     outdir = Path(outdir)
     store.open_outdir(outdir)
-    todo = [j for j in jobs if not store.is_current(j, outdir / j.name)]
+    todo = sorted((j for j in jobs if not store.is_current(j, outdir / j.name)), key=_size, reverse=True)
     run = uuid.uuid4().hex[:12]
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="pulsars", unit="pulsar", disable=not progress)
     try:
