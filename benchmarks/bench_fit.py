@@ -138,10 +138,10 @@ def main(argv=None) -> None:
         return simulated(par_path, tim_path, EPHEM_DIR / f"{ephem}.bsp", args.simulate)
     fresh = []
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(args.repeat):
+        for i in range(args.repeat):  # a new .par each time: jugbayes fit does not overwrite one
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "jugbayes", "fit", str(par_path), str(tim_path), "--out-par",
-                            str(Path(tmp) / "out.par"), "--clock-dir", str(CLOCK_DIR), "--ephem-file",
+                            str(Path(tmp) / f"out{i}.par"), "--clock-dir", str(CLOCK_DIR), "--ephem-file",
                             str(EPHEM_DIR / f"{ephem}.bsp")], check=True, capture_output=True)
             fresh.append(time.perf_counter() - t0)
     from jugbayes.fit.wls import fit_wls
