@@ -63,12 +63,30 @@ def noise_realisation_s(par: ParFile, toas: TOAs, seed: int, **prepare_kw) -> np
     return out
 
 
+def wideband_dms(par: ParFile, toas: TOAs, seed: int | None, **prepare_kw) -> TOAs:
+    """``toas`` with each wideband DM measurement (``-pp_dm``) set to ``par``'s model DM there (with its DMJUMP),
+    plus, unless ``seed`` is None, white noise of the DMEFAC/DMEQUAD-scaled ``-pp_dme`` errors: the DM rows of
+    the wideband likelihood (white and independent of the TOAs, as in PINT's wideband fitter)."""
+    from jugbayes.model.noise import noise_for_model
+    from jugbayes.model.timing_model import build_model
+
+    model = build_model(par, toas, **prepare_kw)
+    index = np.asarray(model.data["wb_index"])
+    dm = np.asarray(model.data["wb_dm_pc_cm3"]) - np.asarray(model.residuals()["dm_resid_pc_cm3"])
+    if seed is not None:
+        dm = dm + np.random.default_rng([seed, 2]).standard_normal(len(dm)) * noise_for_model(model).wb_sigma_pc_cm3
+    flags = [dict(f) for f in toas.flags]
+    for i, value in zip(index, dm):
+        flags[i]["pp_dm"] = repr(float(value))
+    return dataclasses.replace(toas, flags=flags)
+
+
 def simulate(par: ParFile, template: TOAs, *, seed: int = 0, noise: bool = True, **prepare_kw) -> TOAs:
-    """TOAs at the template's sites, frequencies and errors that ``par`` fits exactly, plus noise."""
-    if any("pp_dm" in f for f in template.flags):
-        raise JugbayesError(f"{template.path}: wideband TOAs (-pp_dm): simulating their DM measurements is not "
-                            "implemented yet")
+    """TOAs at the template's sites, frequencies and errors that ``par`` fits exactly, plus noise; wideband TOAs'
+    DM measurements likewise (:func:`wideband_dms`)."""
     exact = zero_residual_toas(par, template, **prepare_kw)
+    if any("pp_dm" in f for f in template.flags):
+        exact = wideband_dms(par, exact, seed if noise else None, **prepare_kw)
     if not noise:
         return exact
     delta = noise_realisation_s(par, exact, seed, **prepare_kw)
