@@ -90,9 +90,9 @@ def sample_nuts(model, fit, noise=None, *, chains: int = 4, warmup: int = 500, s
     against 9.1 ms per leapfrog step (one pinned core).  ``backend``: "numpyro" or "blackjax" (the same
     posterior, :mod:`jugbayes.sample.posterior`; NUTS with Stan-style window adaptation in both).
     """
-    if model.structure.wideband:
-        raise JugbayesError("wideband TOAs (-pp_dm): the posterior does not use the DM measurements yet; "
-                            "fit them with --method wls (the joint TOA + DM GLS)")
+    if model.structure.wideband and sample_noise:
+        raise JugbayesError("wideband TOAs (-pp_dm) with --sample-noise: the sampled-noise posterior does not use "
+                            "the DM measurements yet; sample with the noise fixed (the DM rows as in the GLS fit)")
     _check_backend(backend)
     from jugbayes.processes import usable_cores
 

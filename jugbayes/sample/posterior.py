@@ -349,28 +349,40 @@ class _Likelihood:
     and the marginalised parameters' columns as infinite-variance columns, factored once."""
 
     def __init__(self, model, noise, names, theta_fit, sigma_fit, lin):
-        from jugbayes.model.noise import fixed_kernel, kernel, toa_sigma_and_basis
+        from jugbayes.model.noise import fixed_kernel, kernel, toa_sigma_and_basis, with_wideband_rows
 
         self.model, self.names, self.lin = model, tuple(names), tuple(lin)
         self.base = dict(model.zero_params(), **{n: jnp.float64(v) for n, v in zip(names, theta_fit)})
         raw = toa_sigma_and_basis(noise, model.toas.error_us, sigma_only=True)[0]
+        n = len(raw)
         cols = self.design(theta_fit, sigma_fit)
         offset = "PHOFF" not in lin
-        whitened = np.hstack(([np.ones((len(raw), 1))] if offset else []) + [cols]) / raw[:, None]
+        kern = with_wideband_rows(model, noise, fixed_kernel(noise, raw, inf=cols[:n], offset=offset))
+        if len(kern.sigma) > n:  # wideband DM rows: the marginalised columns move the model DM too
+            kern = kern._replace(inf=np.vstack([kern.inf[:n], np.hstack([np.zeros((len(kern.sigma) - n, int(offset))),
+                                                                         cols[n:]])]))
+        whitened = np.asarray(kern.inf) / np.asarray(kern.sigma)[:, None]
         self._check_degenerate(whitened / np.linalg.norm(whitened, axis=0))
-        self.cols = cols  # (n, m) the marginalised parameters' residual derivatives at the fit
-        self.fac = kernel.factor(fixed_kernel(noise, raw, inf=cols, offset=offset))
+        self.cols = cols  # (rows, m) the marginalised parameters' residual derivatives at the fit
+        self.fac = kernel.factor(kern)
         self.m = len(lin)
+
+    def residuals(self, p, data):
+        """The rows of the likelihood: time residuals (s), then any wideband DM residuals (pc cm^-3)."""
+        out = self.model.residual_fn(p, data)
+        if "dm_resid_pc_cm3" not in out:
+            return out["time_s"]
+        return jnp.concatenate([out["time_s"], out["dm_resid_pc_cm3"]])
 
     def design(self, theta_fit, sigma_fit) -> np.ndarray:
         """Columns d(time residual)/d(marginalised parameter) at the fit, checked for constancy over 5 sigma."""
         if not self.lin:
-            return np.zeros((len(self.model.toas), 0))
+            return np.zeros((len(self.residuals(self.base, self.model.data)), 0))
         ix = [self.names.index(n) for n in self.lin]
 
         def resid(x):
             p = dict(self.base, **{n: x[i] for i, n in enumerate(self.lin)})
-            return self.model.residual_fn(p, self.model.data)["time_s"]
+            return self.residuals(p, self.model.data)
 
         x0 = jnp.asarray(np.asarray(theta_fit)[ix])
         jac = jax.jit(jax.jacfwd(resid))
@@ -405,7 +417,7 @@ class _Likelihood:
         from jugbayes.model.noise import kernel
 
         a = arrays or self.arrays()
-        return -0.5 * kernel.forms(a["fac"], self.model.residual_fn(p, a["data"])["time_s"])
+        return -0.5 * kernel.forms(a["fac"], self.residuals(p, a["data"]))
 
     def linear_draw(self, p, eps, fac=None):
         """(draw, conditional mean) of the marginalised offsets given the rest (model units); ``fac``: the kernel's
@@ -413,7 +425,7 @@ class _Likelihood:
         from jugbayes.model.noise import kernel
 
         fac = self.fac if fac is None else fac
-        r = self.model.residual_fn(p, self.model.data)["time_s"]
+        r = self.residuals(p, self.model.data)
         x0 = jnp.asarray([self.base[n] for n in self.lin])
         # r(x0 + dx) = r(x0) + X dx: the coefficients a of X in r(x0) are -dx
         return x0 - kernel.conditional(fac, r, eps, last=self.m), x0 - kernel.conditional(fac, r, last=self.m)

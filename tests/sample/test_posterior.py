@@ -90,3 +90,52 @@ def test_noise_conditional_timing_map_adds_its_log_jacobian(sampled_noise):
         log_jac = float(conditional_timing_u(xi, u_noise, a, noise, transforms)[1])
         gaps.append(log_det - log_jac)
     assert np.ptp(gaps) < 1e-8 and gaps[0] == pytest.approx(np.linalg.slogdet(np.asarray(a["w"]))[1], abs=1e-8)
+
+
+@pytest.fixture(scope="module")
+def wideband():
+    """NANOGrav 12.5-yr wideband B1855+09 (313 TOAs, each with a DM measurement; 138 free, 123 of them DMX)."""
+    from model.test_wideband import _model
+
+    model = _model("B1855+09")
+    noise = noise_for_model(model)
+    return model, noise, fit_wls(model, noise=noise)
+
+
+def test_wideband_log_density_at_the_start_is_the_joint_toa_and_dm_chi2(wideband):
+    """The fixed-noise posterior's likelihood has the wideband DM rows of the GLS fit: at the fit, -chi2/2 of
+    TOAs and DMs together (plus the logistic maps' constant)."""
+    model, noise, fit = wideband
+    assert fit.dm_residuals_pc_cm3 is not None and len(fit.dm_residuals_pc_cm3) == len(model.toas)
+    from jugbayes.sample.priors import dtheta_du
+
+    post = build_posterior(model, fit, noise, prior_sigmas=None, config=None, marginalize=(), sample_noise=False)
+    idx = [fit.names.index(n) for n in post.setup.rest]
+    np.testing.assert_allclose(np.asarray(post.params(jnp.zeros(post.dim), post.args)), np.asarray(fit.offsets)[idx],
+                               rtol=0, atol=1e-9 * np.abs(np.asarray(fit.sigma)[idx]).max())
+    # uniform priors (constants left out) through their maps: log |d theta/du| at the start (SINI's box ends at 1)
+    log_jac = sum(np.log(dtheta_du(p, float(u))) for p, u in zip(post.setup.priors, np.asarray(post.args["u0"])))
+    expected = -fit.chi2 / 2 + log_jac  # the DM rows' own chi2 is 352 of the 568: a missing row shows at once
+    # (4e-9 relative between the two here, with 138 parameters; NGC6440E's 5 agree to 1e-9)
+    assert float(post.log_density(jnp.zeros(post.dim), post.args)) == pytest.approx(expected, rel=1e-8, abs=1e-6)
+
+
+def test_wideband_posterior_with_dmx_marginalised_matches_the_gls_fit(wideband):
+    """NUTS with the DMX, JUMP columns marginalised (their DM rows included): means and sds as the joint GLS fit's
+    for every parameter the model keeps near linear (SINI runs into 1, M2 with it), a short run's MC error allowed;
+    sampled noise refuses wideband TOAs in one line."""
+    from jugbayes.errors import JugbayesError
+    from jugbayes.sample.nuts import sample_nuts
+
+    model, noise, fit = wideband
+    res = sample_nuts(model, fit, noise, chains=2, warmup=200, samples=250, marginalize=("linear",), workers=1)
+    flat = np.asarray(res.samples).reshape(-1, len(res.names))
+    keep = [n for n in res.names if n not in ("SINI", "M2")]
+    assert len(keep) == 136 and sum(n.startswith("DMX") for n in keep) == 123
+    for name in keep:
+        i, j = res.names.index(name), fit.names.index(name)
+        pull = (flat[:, i].mean() - fit.offsets[j]) / fit.sigma[j]
+        ratio = flat[:, i].std() / fit.sigma[j]
+        assert abs(pull) < 0.35 and 0.8 < ratio < 1.25, (name, pull, ratio)
+    with pytest.raises(JugbayesError, match="wideband TOAs .* with --sample-noise"):
+        sample_nuts(model, fit, noise, chains=1, warmup=10, samples=10, sample_noise=True, workers=1)
