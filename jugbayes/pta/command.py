@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from jugbayes.errors import JugbayesError
-from jugbayes.sample.command import add_nuts_options, nuts_options
+from jugbayes.sample.command import NUTS_OPTIONS, add_nuts_options, nuts_options
 
 DESCRIPTION = (
     "Fit every pulsar of SOURCE, each as an independent task on a Dask cluster: DIR/<PSR>/ gets what jugbayes "
@@ -59,6 +59,10 @@ def options_from_args(args: argparse.Namespace, time_transfer: dict) -> dict:
 
 def run_command(args: argparse.Namespace, time_transfer: dict) -> int:
     """``jugbayes pta``: 0 when every pulsar was fitted, 1 when some failed (their rows say why)."""
+    given = [f"--{k.replace('_', '-')}" for k in NUTS_OPTIONS
+             if k != "backend" and getattr(args, k) not in (None, False)]
+    if args.method == "wls" and (given or args.backend != "numpyro"):
+        raise JugbayesError(f"{', '.join(given or ['--backend'])}: options of --method nuts (this run is --method wls)")
     for option in ("chains", "warmup", "samples"):
         if getattr(args, option) is not None and getattr(args, option) < (1 if option == "chains" else 0):
             raise JugbayesError(f"--{option} needs a {'positive' if option == 'chains' else 'non-negative'} number")

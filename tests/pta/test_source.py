@@ -110,3 +110,20 @@ def test_a_source_that_is_neither(tmp_path):
         read_source(tmp_path / "list.txt", {})
     with pytest.raises(InputError, match="no .par files here"):
         read_source(tmp_path, {})
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--chains", "2", "--sample-noise"],
+     "--chains, --sample-noise: options of --method nuts (this run is --method wls)"),
+    (["--backend", "blackjax"], "--backend: options of --method nuts"),
+    (["--method", "nuts", "--chains", "0"], "--chains needs a positive number"),
+    (["--method", "nuts", "--config", "nowhere.toml"], "nowhere.toml: cannot read the config"),
+])
+def test_cli_refuses_options_that_do_not_apply_in_one_line(tmp_path, capsys, extra, message):
+    from jugbayes.cli import main
+
+    _touch(tmp_path, "J1+2.par", "J1+2.tim")
+    assert main(["pta", str(tmp_path), "--outdir", str(tmp_path / "out"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
