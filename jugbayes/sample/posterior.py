@@ -377,7 +377,8 @@ class _Likelihood:
     def design(self, theta_fit, sigma_fit) -> np.ndarray:
         """Columns d(time residual)/d(marginalised parameter) at the fit, checked for constancy over 5 sigma."""
         if not self.lin:
-            return np.zeros((len(self.residuals(self.base, self.model.data)), 0))
+            wideband = len(self.model.data["wb_index"]) if self.model.structure.wideband else 0
+            return np.zeros((len(self.model.toas) + wideband, 0))
         ix = [self.names.index(n) for n in self.lin]
 
         def resid(x):
