@@ -610,12 +610,9 @@ def one_xla_thread() -> None:
     are small, and XLA's CPU code differs in its last bits between one thread and several, so a fit here equals,
     bit for bit, the same fit in a worker process (NUTS chains, ``validate``, ``pta`` tasks), and a seed gives
     the same NUTS draws whichever command ran them."""
-    import os
+    from jugbayes.processes import default_to_one_thread
 
-    if "jax" not in sys.modules:
-        from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
-
-        os.environ.setdefault("XLA_FLAGS", SINGLE_THREAD_XLA_FLAGS)
+    default_to_one_thread(("XLA_FLAGS",))
 
 
 def run() -> None:

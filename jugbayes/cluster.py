@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import uuid
 from contextlib import contextmanager
 
@@ -21,12 +20,10 @@ SCHEDULER_ENV = "JUGBAYES_SCHEDULER"
 def prepare_worker_process(cache: bool = True) -> None:
     """In a task, before JAX loads in its process: one XLA thread (where nobody chose otherwise); then, with
     ``cache``, keep compiled programs on disk, as the CLI does."""
-    if "jax" not in sys.modules:
-        from jugbayes.processes import THREAD_ENV
-
-        for key, value in THREAD_ENV.items():
-            os.environ.setdefault(key, value)
     from jugbayes.config import enable_compilation_cache
+    from jugbayes.processes import default_to_one_thread
+
+    default_to_one_thread()
 
     if cache and not getattr(prepare_worker_process, "done", False):
         enable_compilation_cache()

@@ -19,6 +19,16 @@ THREAD_ENV = {"XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS,
               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+def default_to_one_thread(keys=tuple(THREAD_ENV)) -> None:
+    """Before JAX loads in this process: :data:`THREAD_ENV`'s ``keys`` where nobody set them (an empty value
+    counts as set)."""
+    import sys
+
+    if "jax" not in sys.modules:
+        for key in keys:
+            os.environ.setdefault(key, THREAD_ENV[key])
+
+
 def usable_cores() -> int:
     """Cores this process may run on (its affinity where the platform reports one)."""
     if hasattr(os, "sched_getaffinity"):
