@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,7 +67,8 @@ def _source_hash() -> str:
 
 def _signature(args) -> str:
     leaves, treedef = jax.tree_util.tree_flatten(args)
-    shapes = [(tuple(jnp.shape(x)), str(jnp.result_type(x))) for x in leaves]
+    shapes = [(tuple(x.shape), str(x.dtype)) if isinstance(x, jax.ShapeDtypeStruct)
+              else (tuple(jnp.shape(x)), str(jnp.result_type(x))) for x in leaves]
     return f"{treedef}|{shapes}"
 
 
@@ -77,24 +79,57 @@ def exportable(cls):
     return cls
 
 
-def cached_jit(fn, key: str):
+def cached_jit(fn, key: str) -> "CachedJit":
     """``jax.jit(fn)``, served from an on-disk export when the cache is on.
 
     ``key`` names what ``fn`` closes over (the model structure, the free parameters, ...): two functions
     with the same name, key and argument signature must compute the same thing.
     """
-    jitted = jax.jit(fn)
-    loaded: dict = {}
+    return CachedJit(fn, key)
 
-    def call(*args):
-        if not _EXPORT_DIR:
-            return jitted(*args)
+
+class CachedJit:
+    """See :func:`cached_jit`.  :meth:`compile_ahead` compiles for given argument shapes on a thread pool, so
+    that a caller's several programs compile at once (XLA releases the GIL while it compiles)."""
+
+    def __init__(self, fn, key: str):
+        self._fn, self._key = fn, key
+        self._jitted = jax.jit(fn)
+        self._programs: dict = {}  # signature -> callable on the pytree arguments, or its Future
+
+    def __call__(self, *args):
+        if not _EXPORT_DIR and not self._programs:
+            return self._jitted(*args)
         sig = _signature(args)
-        if sig not in loaded:
-            loaded[sig] = _load_or_export(jitted, f"{getattr(fn, '__qualname__', fn)}|{key}|{sig}", args)
-        return loaded[sig](*jax.tree_util.tree_leaves(args))
+        program = self._programs.get(sig)
+        if program is None:
+            program = self._programs[sig] = self._build(args, compile_now=False)
+        elif isinstance(program, Future):
+            program = self._programs[sig] = program.result()
+        return program(*args)
 
-    return call
+    def compile_ahead(self, pool: ThreadPoolExecutor, *args) -> None:
+        """Start compiling for ``args`` (arrays, or ``jax.ShapeDtypeStruct`` leaves) on ``pool``; the first
+        call with arguments of that signature waits for it."""
+        sig = _signature(args)
+        if sig not in self._programs:
+            self._programs[sig] = pool.submit(self._build, args, True)
+
+    def _build(self, args, compile_now: bool):
+        if not _EXPORT_DIR:
+            compiled = self._jitted.lower(*args).compile() if compile_now else self._jitted
+            return compiled
+        name = f"{getattr(self._fn, '__qualname__', self._fn)}|{self._key}|{_signature(args)}"
+        on_leaves = _load_or_export(self._jitted, name, args)
+        if compile_now:
+            on_leaves = on_leaves.lower(*jax.tree_util.tree_leaves(args)).compile()
+        return lambda *a: on_leaves(*jax.tree_util.tree_leaves(a))
+
+
+def compile_pool() -> ThreadPoolExecutor:
+    """Threads for :meth:`CachedJit.compile_ahead`: one per core this process may use (at most 4)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return ThreadPoolExecutor(max(1, min(4, cores)), thread_name_prefix="jugbayes-compile")
 
 
 def _load_or_export(jitted, full_key: str, args):

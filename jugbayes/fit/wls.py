@@ -35,7 +35,8 @@ import numpy as np
 
 from jugbayes.config import enable_x64
 from jugbayes.errors import InputError
-from jugbayes.jitcache import cached_jit
+from jugbayes.jitcache import cached_jit, compile_pool
+from jugbayes.model import padding
 from jugbayes.model.noise import fixed_kernel, kernel, toa_sigma_and_basis, with_wideband_rows
 
 enable_x64()
@@ -97,9 +98,9 @@ def _wrms_us(r: np.ndarray, sigma_s: np.ndarray) -> float:
     return float(np.sqrt(np.sum(w * (r - mean) ** 2) / np.sum(w)) * 1e6)
 
 
-# Compiled step programs shared by models of one structure, free set and TOA count in this process: they take
-# the data as arguments and close over nothing else (``what`` in _make_step), so a validation study's data sets
-# compile them once.  Least recently used dropped beyond MAX_SHARED_STEPS.
+# Compiled step programs shared by models of one structure, free set and TOA bucket (model/padding.py) in this
+# process: they take the data as arguments and close over nothing else (``what`` in _make_step), so a
+# validation study's data sets compile them once.  Least recently used dropped beyond MAX_SHARED_STEPS.
 MAX_SHARED_STEPS = 16
 _SHARED_STEPS: OrderedDict = OrderedDict()
 
@@ -142,22 +143,29 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
 
     params = _params_fn(model, free, with_offset)
     s = model.structure
-    n_rows = model.data["dt_pepoch_s"].shape[0]  # TOAs + the TZR row
     cols = free + (("PHOFF",) if with_offset else ())
     chain = np.array([i for i, n in enumerate(cols) if _PRE_BINARY_DELAY.match(n)], dtype=int)
     direct = np.array([i for i, n in enumerate(cols) if not _PRE_BINARY_DELAY.match(n)], dtype=int)
 
+    def masked(r, data):  # padded data (model/padding.py): the copies' rows exactly zero
+        return r * (data["row_mask"] if r.ndim == 1 else data["row_mask"][:, None]) if "row_mask" in data else r
+
     def resid(x, data=None):
-        return model.residual_fn(params(x), model.data if data is None else data)["time_s"]
+        data = model.data if data is None else data
+        return masked(model.residual_fn(params(x), data)["time_s"], data)
 
     k = len(direct)
     perm = np.argsort(np.concatenate([direct, chain]))  # rows of [direct; chain] back to the order of x
-    # Forward-mode passes per batch: each tangent carries its own copy of every intermediate (n values), so
-    # at 100k TOAs all 90 at once would need ~8 GB; one batch covers them all below ~5000 TOAs.
-    batch = int(max(1, min(max(k + 2, len(cols)), TANGENT_BUDGET // n_rows)))
+
+    def batch_size(data, most: int, budget: int) -> int:
+        # Forward-mode passes per batch: each tangent carries its own copy of every intermediate (n values), so
+        # at 100k TOAs all 90 at once would need ~8 GB; one batch covers them all below ~5000 TOAs.
+        return int(max(1, min(most, budget // data["dt_pepoch_s"].shape[0])))  # rows: TOAs + the TZR row
 
     def parts(x, data):
         x = jax.lax.stop_gradient(x)
+        n_rows = data["dt_pepoch_s"].shape[0]
+        batch = batch_size(data, max(k + 2, len(cols)), TANGENT_BUDGET)
         toa_rows = jnp.ones(n_rows).at[-1].set(0.0)
         tzr_row = jnp.zeros(n_rows).at[-1].set(1.0)
 
@@ -174,22 +182,31 @@ def design_matrix_fn(model, free: tuple[str, ...], with_offset: bool = True):
         cols_t = jax.lax.map(lambda t: jax.jvp(f, (x0, e0), t)[1], (tan_x, tan_e), batch_size=batch)  # (k + 2, n)
         xc = x[chain]
         d_delay = jax.lax.map(lambda t: jax.jvp(pre_binary_delay, (xc,), (t,))[1], jnp.eye(len(chain)),
-                              batch_size=int(max(1, min(len(chain), 4 * TANGENT_BUDGET // n_rows))))
+                              batch_size=batch_size(data, len(chain), 4 * TANGENT_BUDGET))
         return f(x0, e0), cols_t, d_delay  # d_delay: (len(chain), n_rows)
 
     def design(x, data=None):
         data = model.data if data is None else data
         if len(chain) == 0:
             tangent = lambda t: jax.jvp(lambda xx: resid(xx, data), (x,), (t,))[1]  # noqa: E731
+            batch = batch_size(data, max(k + 2, len(cols)), TANGENT_BUDGET)
             return resid(x, data), jax.lax.map(tangent, jnp.eye(len(cols)), batch_size=batch).T
-        # Computed inside a conditional (both branches the same) so that XLA keeps these outputs as arrays:
-        # fused into the products below, the forward-mode passes were re-evaluated per column (4x slower).
-        r, cols_t, d_delay = jax.lax.cond(jnp.all(jnp.isfinite(x)), parts, parts, x, data)
+        # Computed inside a conditional so that XLA keeps these outputs as arrays: fused into the products
+        # below, the forward-mode passes were re-evaluated per column (4x slower).  The other branch (x not
+        # finite) is NaN, not a second copy of the passes to compile.
+        r, cols_t, d_delay = jax.lax.cond(jnp.all(jnp.isfinite(x)), parts, _nan_like(parts), x, data)
         g, h = cols_t[k], cols_t[k + 1]
         chained = g[None, :] * d_delay[:, :-1] + h[None, :] * d_delay[:, -1:]
-        return r, jnp.concatenate([cols_t[:k], chained], axis=0)[perm].T
+        return masked(r, data), masked(jnp.concatenate([cols_t[:k], chained], axis=0)[perm].T, data)
 
     return design, resid
+
+
+def _nan_like(fn):
+    """A function with ``fn``'s signature and output shapes that returns NaN (traces ``fn`` only abstractly)."""
+    def nan(*args):
+        return jax.tree_util.tree_map(lambda a: jnp.full(a.shape, jnp.nan, a.dtype), jax.eval_shape(fn, *args))
+    return nan
 
 
 def _with_dm_rows(model, free, with_offset, design, resid):
@@ -228,23 +245,23 @@ def _chi2(proj, r):
     return jnp.sum(top * top) + jnp.sum(bottom * bottom)
 
 
-def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
+def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool, n_bucket: int):
     """Jitted ``step(x, factor, data) -> (resid, chi2, step, cov, singular values, V^T, kept)``,
     ``chi2_at(x, factor, data) -> (resid, chi2)`` and ``chi2_many(xs, factor, data) -> chi2s``, cached on the
-    model so a re-fit reuses the compiled code (``factor``: :func:`_fit_factor`'s).
+    model so a re-fit reuses the compiled code (``factor``: :func:`_fit_factor`'s; ``data``: the model's data
+    padded to ``n_bucket`` TOAs, :func:`padded_data`).
 
     The step solves min |A dx + b| for the whitened [J, r], projected off the noise basis when there is
     one (see the module docstring): QR, then the column-scaled SVD of R, small singular values dropped.
     """
-    key = (free, with_offset, gls)
+    key = (free, with_offset, gls, n_bucket)
     cache = model.__dict__.setdefault("_fit_steps", {})
     if key in cache:  # a re-fit of the same model reuses the compiled step
         return cache[key]
-    n_rows = model.data["dt_pepoch_s"].shape[0]
     what = repr((model.structure, model.names, free, with_offset, gls))  # all that the programs close over
-    shared = _SHARED_STEPS.get((what, n_rows))
+    shared = _SHARED_STEPS.get((what, n_bucket))
     if shared is not None:  # another model of this structure and size (a validation study's next data set)
-        _SHARED_STEPS.move_to_end((what, n_rows))
+        _SHARED_STEPS.move_to_end((what, n_bucket))
         cache[key] = shared
         return shared
     design, resid = design_matrix_fn(model, free, with_offset)
@@ -272,26 +289,62 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool):
         return r, _chi2(factor[1], r)
 
     # Batches of points share each pass over the noise basis (the GLS chi2 is memory-bound).
-    batch = max(1, min(64, TANGENT_BUDGET // max(len(model.toas), 1)))
+    batch = max(1, min(64, TANGENT_BUDGET // n_bucket))
 
     def chi2_many(xs, factor, data):
         return jax.lax.map(lambda x: _chi2(factor[1], resid(x, data)), xs, batch_size=batch)
 
-    cache[key] = _SHARED_STEPS[(what, n_rows)] = tuple(cached_jit(f, what) for f in (step, chi2_at, chi2_many))
+    cache[key] = _SHARED_STEPS[(what, n_bucket)] = tuple(cached_jit(f, what) for f in (step, chi2_at, chi2_many))
     while len(_SHARED_STEPS) > MAX_SHARED_STEPS:
         _SHARED_STEPS.popitem(last=False)
     return cache[key]
 
 
+def padded_data(model) -> dict:
+    """The model's data with its TOAs padded to their bucket size (:mod:`jugbayes.model.padding`), kept on
+    the model."""
+    n_toa = len(model.toas)
+    n_bucket = padding.bucket_size(n_toa)
+    cached = model.__dict__.get("_padded")
+    if cached is None or cached[0] != n_bucket:
+        cached = model.__dict__["_padded"] = (n_bucket, padding.pad_rows(model.data, n_toa, n_bucket))
+    return cached[1]
+
+
+def fit_kernel(model, noise, sigma_s, n_bucket: int, pad_epochs: bool = True):
+    """(the fit's noise kernel for TOA errors ``sigma_s``, with the wideband DM rows and ``n_bucket - n`` padding
+    rows after the n TOAs; the indices of its real rows).  ``pad_epochs``: ECORR epochs padded to their bucket
+    (empty epochs), so that one program serves data sets with other epoch counts."""
+    n_toa = len(sigma_s)
+    kern = with_wideband_rows(model, noise, fixed_kernel(noise, sigma_s))
+    rows = padding.real_rows(n_toa, n_bucket, len(kern.sigma) - n_toa)
+    if pad_epochs:
+        kern = kernel.pad_epochs(kern, padding.bucket_size(len(kern.ecorr_var)))
+    return kernel.white_rows(kern, np.ones(n_bucket - n_toa), at=n_toa), rows
+
+
 def _fit_factor_cached(model, kern, gls: bool):
     """(step projector, chi2 projector) for this kernel, kept on the model for re-fits with the same noise."""
+    return _compile_and_factor(model, kern, gls)
+
+
+def _compile_and_factor(model, kern, gls: bool, *programs):
+    """:func:`_fit_factor_cached`, with ``programs`` ((jitted, (x, data)) pairs taking the factor second) compiled
+    at the same time as the factor's program on threads: the fit's first run compiles them at once."""
     kern = kernel.Kernel(*(np.asarray(a) for a in kern))
     key = (gls,) + tuple(_checksum(a) for a in kern)
     cache = model.__dict__.setdefault("_noise_factors", {})
-    if key not in cache:
-        cache.clear()  # one noise model at a time
+    if key in cache:
+        return cache[key]
+    cache.clear()  # one noise model at a time
+    with compile_pool() as pool:
+        _fit_factor_jit.compile_ahead(pool, kern)
+        shapes = jax.eval_shape(_fit_factor, kern)
+        shapes = (shapes[0], shapes[1] if gls else shapes[0])
+        for fn, (x, data) in programs:
+            fn.compile_ahead(pool, x, shapes, data)
         step_proj, all_proj = _fit_factor_jit(kern)
-        cache[key] = (step_proj, all_proj if gls else step_proj)
+    cache[key] = (step_proj, all_proj if gls else step_proj)
     return cache[key]
 
 
@@ -323,16 +376,20 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
     if sigma_us is not None:
         raw = np.asarray(sigma_us, dtype=np.float64) * 1e-6
     n_toa = len(raw)
-    kern = with_wideband_rows(model, noise, fixed_kernel(noise, raw))
-    raw = np.asarray(kern.sigma)
+    data = padded_data(model)
+    n_bucket = data["row_mask"].shape[0]
+    kern, rows = fit_kernel(model, noise, raw, n_bucket)
+    raw = np.asarray(kern.sigma)[rows]
     gls = noise is not None and noise.correlated
     names = free + ((OFFSET,) if with_offset else ())
-    step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, gls)
-    factor = _fit_factor_cached(model, kern, gls)
+    step_fn, chi2_fn, chi2_many = _make_step(model, free, with_offset, gls, n_bucket)
     # x stays a host array (numpy arithmetic between steps: no small JAX programs), passed the same way each call.
     x = np.zeros(len(names))
-    r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
-    r0, chi2_prefit = np.asarray(r), float(chi2)  # the first step is taken at the .par's values
+    n_check = len(_nonlinear(names))
+    checks = [(chi2_many, (np.zeros((2 * n_check, len(x))), data))] if n_check else []
+    factor = _compile_and_factor(model, kern, gls, (step_fn, (x, data)), (chi2_fn, (x, data)), *checks)
+    r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, data)
+    r0, chi2_prefit = np.asarray(r)[rows], float(chi2)  # the first step is taken at the .par's values
     wrms_pre = _wrms_us(r0[:n_toa], raw[:n_toa])
     dropped = _report_degenerate(names, np.asarray(s), np.asarray(vt), np.asarray(keep))
     converged, iterations = False, 0
@@ -340,11 +397,11 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
         sig = np.sqrt(np.abs(np.diag(np.asarray(cov))))
         dx = np.asarray(dx)
         trial, scale = x + dx, 1.0
-        r_t, chi2_t = chi2_fn(trial, factor, model.data)
+        r_t, chi2_t = chi2_fn(trial, factor, data)
         while not float(chi2_t) <= float(chi2) * (1 + 1e-12) and scale > 1e-3:  # NaN counts as worse
             scale /= 2
             trial = x + scale * dx
-            r_t, chi2_t = chi2_fn(trial, factor, model.data)
+            r_t, chi2_t = chi2_fn(trial, factor, data)
         small = np.all(np.abs(dx) * scale <= tol_sigma * np.where(sig > 0, sig, np.inf))
         steady = abs(float(chi2) - float(chi2_t)) <= tol_chi2 * max(float(chi2), 1.0)
         if small and steady:
@@ -352,11 +409,11 @@ def fit_wls(model, free: tuple[str, ...] | None = None, *, sigma_us: np.ndarray 
             x, r, chi2, converged = trial, r_t, chi2_t, True
             break
         x = trial
-        r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, model.data)
+        r, chi2, dx, cov, s, vt, keep = step_fn(x, factor, data)
     cov = np.asarray(cov)
-    r = np.asarray(r)
+    r = np.asarray(r)[rows]
     _check_finite_fit(model, names, x, r, float(chi2))
-    chi2_of = lambda xs: np.asarray(chi2_many(np.asarray(xs), factor, model.data))  # noqa: E731
+    chi2_of = lambda xs: np.asarray(chi2_many(np.asarray(xs), factor, data))  # noqa: E731
     check = _quadratic_check(chi2_of, np.asarray(x), cov, names, float(chi2)) if converged else {}
     rt, st = r[:n_toa], raw[:n_toa]
     wb = {} if len(r) == n_toa else {"dm_residuals_pc_cm3": r[n_toa:], "dm_sigma_pc_cm3": raw[n_toa:]}
@@ -391,13 +448,16 @@ def _quadratic_check(chi2_of, x: np.ndarray, cov: np.ndarray, names, chi2_min: f
     raises a quadratic chi2 by exactly 1.  Far from 1 means the linearised covariance is not the
     uncertainty (a curved valley, a nearby minimum): the posterior needs ``--method nuts``.
     """
-    idx = [i for i, name in enumerate(names) if not LINEAR_RE.match(name) and cov[i, i] > 0]
+    idx = _nonlinear(names)
     if not idx:
         return {}
-    d = (cov[:, idx] / np.sqrt(np.diag(cov)[idx])).T
+    sig = np.sqrt(np.abs(np.diag(cov)[idx]))
+    d = (cov[:, idx] / np.where(sig > 0, sig, 1.0)).T  # one point pair per nonlinear parameter: one program
     chi2s = chi2_of(np.vstack([x - d, x + d])) - chi2_min
     out, bad = {}, []
     for j, i in enumerate(idx):
+        if not cov[i, i] > 0:
+            continue
         delta = (float(chi2s[j]), float(chi2s[len(idx) + j]))
         out[names[i]] = delta
         if max(abs(v - 1) for v in delta) > QUADRATIC_TOL:
@@ -408,6 +468,11 @@ def _quadratic_check(chi2_of, x: np.ndarray, cov: np.ndarray, names, chi2_min: f
                       "unreliable and other minima may exist: sample the posterior (--method nuts)",
                       NonQuadraticFitWarning, stacklevel=3)
     return out
+
+
+def _nonlinear(names) -> list[int]:
+    """Indices of the parameters the quadratic check moves (not in LINEAR_RE)."""
+    return [i for i, name in enumerate(names) if not LINEAR_RE.match(name)]
 
 
 def _report_degenerate(names, s, vt, keep) -> list[str]:

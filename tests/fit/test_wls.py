@@ -290,7 +290,7 @@ def test_gls_step_equals_dense_generalised_least_squares(ecorr_blocks):
         for e in range(9):
             rows = epoch == e
             n_mat[np.ix_(rows, rows)] += ecorr_var[e]
-    step = _make_step(model, free, True, True)[0]
+    step = _make_step(model, free, True, True, n)[0]
     x = jnp.zeros(len(free) + 1)
     factor = _fit_factor(kernel.Kernel(*(jnp.asarray(a) for a in (sigma, epoch, ecorr_var, t_mat, phi, np.ones((n, 1))))))
     r, chi2, dx, cov, *_ = step(x, factor, model.data)
@@ -309,8 +309,8 @@ def test_gls_step_equals_dense_generalised_least_squares(ecorr_blocks):
 
 
 def test_models_of_one_structure_share_the_compiled_step_and_fit_alike():
-    """A validation study's data sets (same .par, other TOAs of the same count) reuse one compiled step; a fit
-    through the shared programs equals a fit with programs compiled afresh for that model."""
+    """A validation study's data sets (same .par, other TOAs, counts in one bucket) reuse one compiled step; a
+    fit through the shared programs equals a fit with programs compiled afresh for that model."""
     from conftest import ROOT
 
     from jugbayes.fit import wls
@@ -319,17 +319,26 @@ def test_models_of_one_structure_share_the_compiled_step_and_fit_alike():
     par = read_par(ROOT / "models" / "isolated_msp" / "isolated_msp.par", warn=False)
     template = observing_pattern(par, ObservingPlan(55000.0, 56000.0, 30, None, ("coe",), (820.0, 1400.0), 1.0))
     a, b = (build_model(par, simulate(par, template, seed=s)) for s in (1, 2))
-    other = build_model(par, observing_pattern(par, ObservingPlan(55000.0, 56000.0, 31, None, ("coe",),
-                                                                  (1400.0,), 1.0)))
+
+    def plan(n_epochs, freqs):
+        return build_model(par, observing_pattern(par, ObservingPlan(55000.0, 56000.0, n_epochs, None, ("coe",),
+                                                                     freqs, 1.0)))
+    near, far = plan(31, (1400.0,)), plan(200, (1400.0,))
+    assert len(near.toas) != len(a.toas) and wls.padding.bucket_size(len(near.toas)) == wls.padding.bucket_size(
+        len(a.toas)) != wls.padding.bucket_size(len(far.toas))
     free = ("F0", "F1", "DM")
-    step_a = wls._make_step(a, free, True, False)
-    assert wls._make_step(b, free, True, False) is step_a
-    assert wls._make_step(other, free, True, False) is not step_a  # another TOA count
-    assert wls._make_step(a, ("F0", "DM"), True, False) is not step_a
+
+    def step(m, f=free):
+        return wls._make_step(m, f, True, False, wls.padding.bucket_size(len(m.toas)))
+    step_a = step(a)
+    assert step(b) is step_a
+    assert step(near) is step_a  # another TOA count in the same bucket
+    assert step(far) is not step_a
+    assert step(a, ("F0", "DM")) is not step_a
     shared = fit_wls(b, free)
     wls._SHARED_STEPS.clear()
     b.__dict__.pop("_fit_steps")
     fresh = fit_wls(b, free)
-    assert wls._make_step(b, free, True, False) is not step_a
+    assert step(b) is not step_a
     np.testing.assert_array_equal(np.asarray(shared.offsets), np.asarray(fresh.offsets))
     np.testing.assert_array_equal(np.asarray(shared.covariance), np.asarray(fresh.covariance))

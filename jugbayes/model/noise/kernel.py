@@ -49,6 +49,37 @@ def kernel(sigma, epoch=None, ecorr_var=None, basis=None, phi=None, inf=None) ->
                   xp.zeros(0) if phi is None else phi, xp.zeros((n, 0)) if inf is None else inf)
 
 
+def pad_epochs(kern: Kernel, m: int) -> Kernel:
+    """``kern`` (host arrays) with empty ECORR epochs (no rows, zero variance) added up to ``m``: the same
+    covariance, in a program shaped for ``m`` epochs."""
+    import numpy as np
+
+    m0 = len(kern.ecorr_var)
+    if m0 == 0 or m == m0:
+        return kern
+    epoch = np.asarray(kern.epoch)
+    return kern._replace(epoch=np.where(epoch == m0, m, epoch).astype(epoch.dtype),
+                         ecorr_var=np.concatenate([np.asarray(kern.ecorr_var), np.zeros(m - m0)]))
+
+
+def white_rows(kern: Kernel, sigma, at: int | None = None) -> Kernel:
+    """``kern`` (host arrays) with rows of white errors ``sigma`` inserted before row ``at`` (default: appended),
+    in no ECORR epoch and with zero basis and infinite-column rows: independent of every other row."""
+    import numpy as np
+
+    sigma = np.asarray(sigma, dtype=np.float64)
+    n, k, m = len(kern.sigma), len(sigma), len(kern.ecorr_var)
+    at = n if at is None else at
+
+    def ins(a, new):
+        a = np.asarray(a)
+        return np.concatenate([a[:at], new.astype(a.dtype), a[at:]])
+
+    return Kernel(ins(kern.sigma, sigma), ins(kern.epoch, np.full(k, m)), kern.ecorr_var,
+                  ins(kern.basis, np.zeros((k, kern.basis.shape[1]))), kern.phi,
+                  ins(kern.inf, np.zeros((k, kern.inf.shape[1]))))
+
+
 @exportable
 class Factor(NamedTuple):
     """C factored (:func:`factor`).  G = [F, X]; M = diag(1/phi, 0) + G^T N_E^-1 G = q^-1 L L^T q^-1."""
@@ -95,7 +126,9 @@ def factor(kern: Kernel, gram=None) -> Factor:
     g = jnp.hstack([jnp.asarray(kern.basis), jnp.asarray(kern.inf)])
     s_e = _epoch_sums(w, epoch, m)
     c = sherman_morrison(ecorr_var, s_e)
-    alpha = jnp.concatenate([(1.0 - 1.0 / jnp.sqrt(1.0 + ecorr_var * s_e)) / s_e, jnp.zeros(1)])
+    s_safe = jnp.where(s_e > 0, s_e, 1.0)  # an epoch with no rows (pad_epochs): alpha 0, never read
+    alpha = jnp.concatenate([jnp.where(s_e > 0, (1.0 - 1.0 / jnp.sqrt(1.0 + ecorr_var * s_safe)) / s_safe, 0.0),
+                             jnp.zeros(1)])
     a_g = _epoch_sums(w[:, None] * g, epoch, m)
     g_wg = gram(w) if gram is not None else g.T @ (w[:, None] * g)
     g_ng = g_wg - a_g.T @ (c[:, None] * a_g)

@@ -63,10 +63,7 @@ def with_wideband_rows(model, noise: NoiseModel | None, kern: K.Kernel) -> K.Ker
     if not model.structure.wideband:
         return kern
     wb = noise.wb_sigma_pc_cm3 if noise is not None else np.asarray(model.data["wb_dme_pc_cm3"])
-    k, m = len(wb), len(kern.ecorr_var)
-    inf = np.vstack([kern.inf, np.zeros((k, kern.inf.shape[1]))])
-    return K.Kernel(np.concatenate([kern.sigma, wb]), np.concatenate([kern.epoch, np.full(k, m, dtype=np.int64)]),
-                    kern.ecorr_var, np.vstack([kern.basis, np.zeros((k, kern.basis.shape[1]))]), kern.phi, inf)
+    return K.white_rows(kern, wb)
 
 
 def noise_realisations_s(noise: NoiseModel, error_us, resid_s) -> dict[str, np.ndarray]:
