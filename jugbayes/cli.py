@@ -606,10 +606,17 @@ def _main(argv: list[str] | None) -> int:
 
 
 def one_xla_thread() -> None:
-    """Before JAX loads: XLA on one CPU thread unless ``$XLA_FLAGS`` is set (even empty).  Pulsar-timing arrays
-    are small, and XLA's CPU code differs in its last bits between one thread and several, so a fit here equals,
+    """Before JAX loads: XLA on one CPU thread unless ``$XLA_FLAGS`` is set (even empty), and with its
+    faster-compiling emitters unless the command samples (``--method nuts``; :func:`config.fast_compile_flag`).
+    Pulsar-timing arrays are small, and XLA's CPU code differs in its last bits between one thread and several, so
+    a fit here equals,
     bit for bit, the same fit in a worker process (NUTS chains, ``validate``, ``pta`` tasks), and a seed gives
-    the same NUTS draws whichever command ran them."""
+    the same NUTS draws in ``fit`` and ``pta`` (``validate`` compiles with the faster emitters: other last bits)."""
+    import os
+
+    argv = sys.argv[1:]
+    if "--method=nuts" in argv or any(a == "--method" and b == "nuts" for a, b in zip(argv, argv[1:])):
+        os.environ.setdefault("JUGBAYES_FAST_COMPILE", "0")  # config.fast_compile_flag: sampling keeps XLA's emitters
     from jugbayes.processes import default_to_one_thread
 
     default_to_one_thread(("XLA_FLAGS",))

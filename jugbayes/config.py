@@ -43,9 +43,50 @@ def configure_astropy() -> None:
     iers.conf.auto_max_age = None
 
 
+# XLA:CPU's LLVM IR fusion emitters rather than its newer MLIR ones: the fitter's programs compile in about half
+# the time and run as fast (issue 28; benchmarks/profile_compile.py).  Only for the jaxlib releases it was measured
+# on: XLA aborts on a flag it does not know, and newer XLA drops the older emitters.
+FAST_COMPILE_XLA_FLAG = "--xla_cpu_use_fusion_emitters=false"
+FAST_COMPILE_JAXLIB = ("0.10.",)
+
+
+@lru_cache(maxsize=1)
+def fast_compile_flag() -> str:
+    """:data:`FAST_COMPILE_XLA_FLAG` where the installed jaxlib is one it was measured on and
+    ``$JUGBAYES_FAST_COMPILE`` is not 0 (the CLI sets 0 for ``--method nuts``: the sampler's log density ran
+    7-11% slower with these emitters, more than their shorter compile saves in a run of minutes), else ""."""
+    import os
+    from importlib import metadata
+
+    if os.environ.get("JUGBAYES_FAST_COMPILE", "1") == "0":
+        return ""
+
+    try:
+        return FAST_COMPILE_XLA_FLAG if metadata.version("jaxlib").startswith(FAST_COMPILE_JAXLIB) else ""
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def fast_compile_flags() -> None:
+    """Before JAX's backend starts (XLA reads ``$XLA_FLAGS`` then): put :func:`fast_compile_flag` in it unless it
+    already chooses the emitters.  Child processes inherit it, so that every process of a run compiles the same
+    code (the same last bits)."""
+    import os
+    import sys
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    if "xla_cpu_use_fusion_emitters" in flags or getattr(bridge, "_backends", None) or not fast_compile_flag():
+        return
+    # First: XLA stops reading flags at a word without "--" (SINGLE_THREAD_XLA_FLAGS ends with one).
+    os.environ["XLA_FLAGS"] = f"{fast_compile_flag()} {flags}".strip()
+
+
 @lru_cache(maxsize=1)
 def enable_x64() -> None:
-    """Make JAX compute in float64 (jugbayes never uses float32: timing needs ns over decades)."""
+    """Make JAX compute in float64 (jugbayes never uses float32: timing needs ns over decades); and
+    :func:`fast_compile_flags`."""
+    fast_compile_flags()
     import jax
 
     jax.config.update("jax_enable_x64", True)

@@ -13,9 +13,9 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 
-from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
+from jugbayes.config import FAST_COMPILE_XLA_FLAG, SINGLE_THREAD_XLA_FLAGS, fast_compile_flag
 
-THREAD_ENV = {"XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS,
+THREAD_ENV = {"XLA_FLAGS": f"{fast_compile_flag()} {SINGLE_THREAD_XLA_FLAGS}".strip(),  # XLA: flags first
               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -25,6 +25,9 @@ def default_to_one_thread(keys=tuple(THREAD_ENV)) -> None:
     import sys
 
     if "jax" not in sys.modules:
+        if "XLA_FLAGS" in keys and os.environ.get("XLA_FLAGS", "").strip() == FAST_COMPILE_XLA_FLAG:
+            # only what config.fast_compile_flags added in a jugbayes parent: the one-thread default still applies
+            del os.environ["XLA_FLAGS"]
         for key in keys:
             os.environ.setdefault(key, THREAD_ENV[key])
 

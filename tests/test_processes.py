@@ -7,7 +7,7 @@ import os
 import pytest
 
 from jugbayes import processes
-from jugbayes.config import SINGLE_THREAD_XLA_FLAGS
+from jugbayes.config import FAST_COMPILE_XLA_FLAG, SINGLE_THREAD_XLA_FLAGS, fast_compile_flag
 
 needs_affinity = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
 
@@ -35,7 +35,8 @@ def test_a_worker_is_pinned_to_its_group_with_one_xla_thread():
     # The submitted functions are the standard library's: a spawned worker cannot import a test module's.
     with ProcessPoolExecutor(1, mp_context=ctx, initializer=processes._init, initargs=(q, None, ())) as pool:
         assert sorted(pool.submit(os.sched_getaffinity, 0).result()) == sorted(groups[-1])
-        assert pool.submit(os.getenv, "XLA_FLAGS").result() == SINGLE_THREAD_XLA_FLAGS
+        assert pool.submit(os.getenv, "XLA_FLAGS").result() == processes.THREAD_ENV["XLA_FLAGS"]
+    assert processes.THREAD_ENV["XLA_FLAGS"].endswith(SINGLE_THREAD_XLA_FLAGS)
 
 
 @needs_affinity
@@ -101,3 +102,31 @@ def test_workers_ignore_ctrl_c_and_an_interrupted_pool_ends_them_at_once():
             raise KeyboardInterrupt
     assert not worker.is_alive()  # ended, not waited for: a plain shutdown would let the 120 s sleep finish
     assert not slow.done() or slow.cancelled() or slow.exception() is not None
+
+
+def _env_after(code: str, xla_flags: str | None) -> str:
+    """``$XLA_FLAGS`` in a fresh process after ``code`` (XLA_FLAGS unset when None)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    if xla_flags is not None:
+        env["XLA_FLAGS"] = xla_flags
+    out = subprocess.run([sys.executable, "-c", f"{code}; import os; print(repr(os.environ.get('XLA_FLAGS')))"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    return eval(out.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not fast_compile_flag(), reason="fast-compile flag not measured on this jaxlib")
+def test_fast_compile_flag_joins_xla_flags_and_the_one_thread_default_still_applies_in_children():
+    """jugbayes's JAX modules add XLA's faster-compiling emitters before the backend starts, unless the user chose
+    emitters; a child process that inherited only that flag still gets the one-thread default (and the flag)."""
+    assert _env_after("import jugbayes.fit.wls", None) == FAST_COMPILE_XLA_FLAG
+    # First: XLA reads no flag after a word without "--", as SINGLE_THREAD_XLA_FLAGS's last.
+    assert _env_after("import jugbayes.fit.wls", SINGLE_THREAD_XLA_FLAGS) == (
+        f"{FAST_COMPILE_XLA_FLAG} {SINGLE_THREAD_XLA_FLAGS}")
+    mine = "--xla_cpu_use_fusion_emitters=true"
+    assert _env_after("import jugbayes.fit.wls", mine) == mine
+    child = _env_after("from jugbayes.processes import default_to_one_thread; default_to_one_thread()",
+                       FAST_COMPILE_XLA_FLAG)
+    assert child == processes.THREAD_ENV["XLA_FLAGS"] == f"{FAST_COMPILE_XLA_FLAG} {SINGLE_THREAD_XLA_FLAGS}"

@@ -60,9 +60,10 @@ def test_nuts_sbc_ranks_at_small_n(name, ntoa, tmp_path):
     assert report["n_datasets"] == n
     # short warmup and few TOAs: the ELL1 M2-SINI posterior is curved, and a handful of transitions diverge
     assert report["nuts_divergences"] <= 0.002 * n * cfg.nuts_samples * cfg.nuts_chains, report["nuts_divergences"]
-    for name, entry in report["methods"]["nuts"].items():
+    per = report["methods"]["nuts"]
+    for name, entry in per.items():  # 1% for the family of parameters together (Bonferroni), not 1% each
         assert sum(entry["ranks"]["counts"]) == n
-        assert entry["ranks"]["p"] > 0.01, (name, entry["ranks"])
+        assert entry["ranks"]["p"] > 0.01 / len(per), (name, entry["ranks"])
     ranks = _pooled(tmp_path / "sbc", n, "nuts", "rank")
     pooled = uniformity_test(rank_histogram(ranks, cfg.sbc_draws, cfg.sbc_bins))
     assert pooled["p"] > 0.01, pooled
