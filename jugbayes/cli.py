@@ -609,9 +609,9 @@ def one_xla_thread() -> None:
     """Before JAX loads: XLA on one CPU thread unless ``$XLA_FLAGS`` is set (even empty), and with its
     faster-compiling emitters unless the command samples (``--method nuts``; :func:`config.fast_compile_flag`).
     Pulsar-timing arrays are small, and XLA's CPU code differs in its last bits between one thread and several, so
-    a fit here equals,
-    bit for bit, the same fit in a worker process (NUTS chains, ``validate``, ``pta`` tasks), and a seed gives
-    the same NUTS draws in ``fit`` and ``pta`` (``validate`` compiles with the faster emitters: other last bits)."""
+    a fit here equals, bit for bit, the same fit in a worker process (NUTS chains, ``validate``, ``pta`` tasks), and
+    a seed gives the same NUTS draws in ``fit`` and ``pta`` (``validate`` compiles with the faster emitters: other
+    last bits)."""
     import os
 
     argv = sys.argv[1:]
