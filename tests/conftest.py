@@ -131,3 +131,29 @@ def split_mjd(mjd):
     mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
     day = np.floor(mjd)
     return SplitMJD.from_parts(day, mjd - day)
+
+
+def small_study_toml(ntoa: int = 24, n_datasets: int = 3, sbc: bool = True) -> str:
+    """A small validation study of the bundled isolated pulsar (WLS only; F0, F1, DM), as TOML text."""
+    text = f"""
+[study]
+par = "{ROOT / 'models' / 'isolated_msp' / 'isolated_msp.par'}"
+n_datasets = {n_datasets}
+methods = ["wls"]
+params = ["F0", "F1", "DM"]
+seed = 5
+
+[layout]
+start = 55000
+end = 55800
+ntoa = {ntoa}
+freqs = [820, 1400]
+error_us = 1.0
+"""
+    return text + ("""
+[sbc]
+enabled = true
+prior_width = 2.0
+draws = 19
+bins = 4
+""" if sbc else "")

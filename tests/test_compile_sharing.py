@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jax
 import pytest
-from conftest import CLOCK_DIR, EPHEM_DIR, ROOT
+from conftest import CLOCK_DIR, EPHEM_DIR, ROOT, small_study_toml
 
 from jugbayes.fit import wls
 from jugbayes.model import padding
@@ -21,21 +21,6 @@ jax.monitoring.register_event_duration_secs_listener(
     else None)
 
 
-STUDY = """
-[study]
-par = "{par}"
-n_datasets = 2
-methods = ["wls"]
-params = ["F0", "F1", "DM"]
-seed = 5
-
-[layout]
-start = 55000
-end = 55800
-ntoa = {ntoa}
-freqs = [820, 1400]
-error_us = 1.0
-"""
 
 
 @contextmanager
@@ -87,7 +72,7 @@ def test_validation_studies_of_two_toa_counts_share_the_fitter(tmp_path):
     counts = []
     for ntoa in (24, 28):
         cfg = tmp_path / f"s{ntoa}.toml"
-        cfg.write_text(STUDY.format(par=ISOLATED / "isolated_msp.par", ntoa=ntoa))
+        cfg.write_text(small_study_toml(ntoa, n_datasets=2, sbc=False))
         with compiles() as got:
             run_study(load_config(cfg), tmp_path / f"run{ntoa}", workers=1, progress=False)
         counts.append([name for name in got if name in fitter])

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, small_study_toml
 
 from jugbayes.cli import main
 from jugbayes.errors import InputError, JugbayesError
@@ -16,27 +16,7 @@ from jugbayes.validate import runner as runner_mod
 
 PAR = ROOT / "models" / "isolated_msp" / "isolated_msp.par"
 
-SMALL = f"""
-[study]
-par = "{PAR}"
-n_datasets = 3
-methods = ["wls"]
-params = ["F0", "F1", "DM"]
-seed = 5
-
-[layout]
-start = 55000
-end = 55800
-ntoa = 24
-freqs = [820, 1400]
-error_us = 1.0
-
-[sbc]
-enabled = true
-prior_width = 2.0
-draws = 19
-bins = 4
-"""
+SMALL = small_study_toml()
 
 
 @pytest.fixture()
