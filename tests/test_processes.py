@@ -130,3 +130,15 @@ def test_fast_compile_flag_joins_xla_flags_and_the_one_thread_default_still_appl
     child = _env_after("from jugbayes.processes import default_to_one_thread; default_to_one_thread()",
                        FAST_COMPILE_XLA_FLAG)
     assert child == processes.THREAD_ENV["XLA_FLAGS"] == f"{FAST_COMPILE_XLA_FLAG} {SINGLE_THREAD_XLA_FLAGS}"
+
+
+@pytest.mark.skipif(not fast_compile_flag(), reason="fast-compile flag not measured on this jaxlib")
+@pytest.mark.parametrize("args, fast", [(["fit", "a.par", "a.tim"], True),
+                                        (["fit", "a.par", "a.tim", "--method", "nuts"], False),
+                                        (["pta", "src", "--method=nuts"], False), (["pta", "src", "--method", "wls"], True)])
+def test_the_console_script_keeps_xla_default_emitters_when_it_samples(args, fast):
+    """``--method nuts`` (the sampler's densities ran slower with the fast-compiling emitters): one thread only;
+    any other command: the flag too, before the one-thread flags."""
+    code = f"import sys; sys.argv = ['jugbayes'] + {args!r}; from jugbayes.cli import one_xla_thread; one_xla_thread()"
+    want = f"{FAST_COMPILE_XLA_FLAG} {SINGLE_THREAD_XLA_FLAGS}" if fast else SINGLE_THREAD_XLA_FLAGS
+    assert _env_after(code, None) == want
