@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -92,14 +90,11 @@ def main(argv=None) -> int:
     if args.child:
         child(args.child)
         return 0
-    from jugbayes.processes import THREAD_ENV
+    from fresh_process import run_child
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, JUGBAYES_CACHE_DIR=str(Path(tmp) / "cache"), PYTHONPATH=str(ROOT), **THREAD_ENV)
         for run in range(2 if args.warm else 1):
-            res = subprocess.run([sys.executable, __file__, "--child", tmp], env=env, capture_output=True, text=True,
-                                 check=True)
-            rows = json.loads(res.stdout.strip().splitlines()[-1])
+            rows, _ = run_child(__file__, tmp, Path(tmp) / "cache")
             print(f"process {run + 1} ({'empty cache' if run == 0 else 'warm cache'}):")
             for r in rows:
                 print(f"  {r['data set']:22s} {r['ntoa']:5d} TOAs: fit {r['fit_s']:6.2f} s; {r['compiles'][0]} XLA "

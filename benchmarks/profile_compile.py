@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -69,16 +67,11 @@ def main(argv=None) -> int:
     if args.child:
         child(args.child)
         return 0
-    from jugbayes.processes import THREAD_ENV
+    from fresh_process import run_child
 
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, JUGBAYES_CACHE_DIR=cache, PYTHONPATH=str(ROOT), **THREAD_ENV)
         for run in range(args.runs):
-            t0 = time.perf_counter()
-            res = subprocess.run([sys.executable, __file__, "--child", args.dataset], env=env, capture_output=True,
-                                 text=True, check=True)
-            wall = time.perf_counter() - t0
-            r = json.loads(res.stdout.strip().splitlines()[-1])
+            r, wall = run_child(__file__, args.dataset, cache)
             print(f"run {run + 1} ({'empty cache' if run == 0 else 'cache from the runs before'}): process "
                   f"{wall:.2f} s; import jax {r['import_s']:.2f} s, read + build {r['read_build_s']:.2f} s, "
                   f"fit {r['fit_s']:.2f} s")

@@ -60,7 +60,6 @@ def fast_compile_flag() -> str:
 
     if os.environ.get("JUGBAYES_FAST_COMPILE", "1") == "0":
         return ""
-
     try:
         return FAST_COMPILE_XLA_FLAG if metadata.version("jaxlib").startswith(FAST_COMPILE_JAXLIB) else ""
     except metadata.PackageNotFoundError:

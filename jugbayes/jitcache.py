@@ -117,8 +117,7 @@ class CachedJit:
 
     def _build(self, args, compile_now: bool):
         if not _EXPORT_DIR:
-            compiled = self._jitted.lower(*args).compile() if compile_now else self._jitted
-            return compiled
+            return self._jitted.lower(*args).compile() if compile_now else self._jitted
         name = f"{getattr(self._fn, '__qualname__', self._fn)}|{self._key}|{_signature(args)}"
         on_leaves = _load_or_export(self._jitted, name, args)
         if compile_now:
@@ -128,8 +127,9 @@ class CachedJit:
 
 def compile_pool() -> ThreadPoolExecutor:
     """Threads for :meth:`CachedJit.compile_ahead`: one per core this process may use (at most 4)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return ThreadPoolExecutor(max(1, min(4, cores)), thread_name_prefix="jugbayes-compile")
+    from jugbayes.processes import usable_cores
+
+    return ThreadPoolExecutor(max(1, min(4, usable_cores())), thread_name_prefix="jugbayes-compile")
 
 
 def _load_or_export(jitted, full_key: str, args):

@@ -303,12 +303,10 @@ def _make_step(model, free: tuple[str, ...], with_offset: bool, gls: bool, n_buc
 def padded_data(model) -> dict:
     """The model's data with its TOAs padded to their bucket size (:mod:`jugbayes.model.padding`), kept on
     the model."""
-    n_toa = len(model.toas)
-    n_bucket = padding.bucket_size(n_toa)
-    cached = model.__dict__.get("_padded")
-    if cached is None or cached[0] != n_bucket:
-        cached = model.__dict__["_padded"] = (n_bucket, padding.pad_rows(model.data, n_toa, n_bucket))
-    return cached[1]
+    if "_padded" not in model.__dict__:
+        n_toa = len(model.toas)
+        model.__dict__["_padded"] = padding.pad_rows(model.data, n_toa, padding.bucket_size(n_toa))
+    return model.__dict__["_padded"]
 
 
 def fit_kernel(model, noise, sigma_s, n_bucket: int, pad_epochs: bool = True):
@@ -323,14 +321,10 @@ def fit_kernel(model, noise, sigma_s, n_bucket: int, pad_epochs: bool = True):
     return kernel.white_rows(kern, np.ones(n_bucket - n_toa), at=n_toa), rows
 
 
-def _fit_factor_cached(model, kern, gls: bool):
-    """(step projector, chi2 projector) for this kernel, kept on the model for re-fits with the same noise."""
-    return _compile_and_factor(model, kern, gls)
-
-
 def _compile_and_factor(model, kern, gls: bool, *programs):
-    """:func:`_fit_factor_cached`, with ``programs`` ((jitted, (x, data)) pairs taking the factor second) compiled
-    at the same time as the factor's program on threads: the fit's first run compiles them at once."""
+    """(step projector, chi2 projector) for this kernel, kept on the model for re-fits with the same noise; with
+    ``programs`` ((jitted, (x, data)) pairs taking the factor second) compiled at the same time as the factor's
+    program on threads: the fit's first run compiles them at once."""
     kern = kernel.Kernel(*(np.asarray(a) for a in kern))
     key = (gls,) + tuple(_checksum(a) for a in kern)
     cache = model.__dict__.setdefault("_noise_factors", {})

@@ -34,7 +34,7 @@ def bucket_size(n: int) -> int:
     return -(-n // (1 << e)) * (1 << e)
 
 
-def _insert_copies(a, n_real: int, n_pad: int, at: int, fill: str):
+def _insert_copies(a, n_pad: int, at: int, fill: str):
     a = np.asarray(a)
     extra = np.zeros((n_pad,) + a.shape[1:], a.dtype) if fill == "zero" else np.repeat(a[:1], n_pad, axis=0)
     return np.concatenate([a[:at], extra, a[at:]])
@@ -50,9 +50,9 @@ def pad_rows(data: dict, n_toa: int, n_bucket: int) -> dict:
     for key, value in data.items():
         shape = getattr(value, "shape", ())
         if key in _TOA_ONLY:
-            value = jax.device_put(_insert_copies(value, n_toa, n_pad, n_toa, _TOA_ONLY[key]))
+            value = jax.device_put(_insert_copies(value, n_pad, n_toa, _TOA_ONLY[key]))
         elif len(shape) and shape[0] == n_toa + 1 and not _NOT_ROWS.match(key):
-            value = jax.device_put(_insert_copies(value, n_toa, n_pad, n_toa, "copy"))
+            value = jax.device_put(_insert_copies(value, n_pad, n_toa, "copy"))
         out[key] = value
     out["row_mask"] = jax.device_put(np.concatenate([np.ones(n_toa), np.zeros(n_pad)]))
     return out
